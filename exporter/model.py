@@ -52,10 +52,7 @@ class Incident:
     @property
     def is_active_maintenance(self) -> bool:
         """Tell whether this is a maintenance in progress right now."""
-        return (
-            self.kind == "maintenance"
-            and self.status in ACTIVE_MAINTENANCE_STATUSES
-        )
+        return self.kind == "maintenance" and self.status in ACTIVE_MAINTENANCE_STATUSES
 
     def to_json(self) -> dict[str, Any]:
         """Return the incident as the events log and the API write it."""

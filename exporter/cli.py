@@ -1,0 +1,269 @@
+"""Command line: `serve`, `check` and `once`, with Prometheus-style flags."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import click
+from prometheus_client import CollectorRegistry, write_to_textfile
+
+from exporter import __version__
+from exporter.config import Config, bundled_config_path, load_config, parse_duration
+from exporter.errors import ConfigError
+from exporter.events import EventsFile
+from exporter.fetch import new_session
+from exporter.logs import FORMATS, LEVELS, configure
+from exporter.metrics import Snapshot, SnapshotCollector
+from exporter.poller import Poller, Settings
+from exporter.serve import ServeOptions, serve, split_listen_address
+from exporter.store import StateStore
+
+log = logging.getLogger(__name__)
+ENV_PREFIX = "STATUS_PAGE_EXPORTER_"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _env(flag: str) -> str:
+    return ENV_PREFIX + flag.replace(".", "_").replace("-", "_").upper()
+
+
+def _flag(flag: str, **kwargs: Any) -> Callable[[F], F]:
+    """Declare `--flag.name`, also read from STATUS_PAGE_EXPORTER_FLAG_NAME."""
+    name = flag.replace(".", "_").replace("-", "_")
+    return click.option(
+        f"--{flag}",
+        name,
+        envvar=_env(flag),
+        show_envvar=True,
+        show_default=True,
+        **kwargs,
+    )
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    """Read a duration flag such as 500ms, 30s, 2m, 1h or 7d as seconds."""
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
+def _config_option(function: F) -> F:
+    return _flag(
+        "config.file",
+        default=None,
+        metavar="PATH",
+        help="Providers file (YAML). Default: the catalogue shipped with the package.",
+    )(function)
+
+
+def _logging_options(function: F) -> F:
+    function = _flag(
+        "log.level",
+        type=click.Choice(LEVELS),
+        default="info",
+        help="Lowest level of log lines written to standard error.",
+    )(function)
+    return _flag(
+        "log.format",
+        type=click.Choice(FORMATS),
+        default="logfmt",
+        help="Format of log lines.",
+    )(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="status-page-exporter")
+def main() -> None:
+    """Export vendors' status pages (Atom and RSS feeds) as Prometheus metrics."""
+
+
+@main.command(name="serve")
+@_config_option
+@_flag("web.listen-address", default=":9747", help="Address to serve HTTP on.")
+@_flag(
+    "web.enable-lifecycle", is_flag=True, default=False, help="Enable POST /-/reload."
+)
+@_flag(
+    "state.path",
+    default="./status-page-exporter.db",
+    metavar="PATH",
+    help="SQLite file that keeps state across restarts.",
+)
+@_flag(
+    "events.file",
+    default="-",
+    metavar="PATH",
+    help="Events log, one JSON line per event: '-' for stdout, or a file to append to.",
+)
+@_flag(
+    "poll.concurrency",
+    type=click.IntRange(1, 1000),
+    default=20,
+    help="Most polls in flight at once.",
+)
+@_flag(
+    "poll.min-interval",
+    callback=_duration,
+    default="15s",
+    help="No provider is polled more often than this, whatever its config says.",
+)
+@_flag(
+    "incident.expire-after",
+    callback=_duration,
+    default="7d",
+    help="Resolve an open incident gone from its feed (or without any status) "
+    "after this long without an update.",
+)
+@_logging_options
+@click.help_option("-h", "--help")
+def serve_command(**flags: Any) -> None:
+    """Poll every provider on its schedule and serve /metrics."""
+    configure(flags["log_level"], flags["log_format"])
+    config_file = flags["config_file"] or bundled_config_path()
+    config = _load_or_exit(config_file)
+    options = _serve_options(config_file, flags)
+    try:
+        asyncio.run(serve(options, config))
+    except OSError as error:
+        log.error("cannot serve err=%r", str(error))
+        sys.exit(1)
+
+
+def _serve_options(config_file: str, flags: dict[str, Any]) -> ServeOptions:
+    try:
+        split_listen_address(flags["web_listen_address"])
+    except ValueError as error:
+        raise click.BadParameter(
+            str(error), param_hint="--web.listen-address"
+        ) from None
+    settings = Settings(
+        min_interval=flags["poll_min_interval"],
+        concurrency=flags["poll_concurrency"],
+        expire_after=timedelta(seconds=flags["incident_expire_after"]),
+    )
+    return ServeOptions(
+        config_file=config_file,
+        listen_address=flags["web_listen_address"],
+        state_path=flags["state_path"],
+        events_file=flags["events_file"],
+        lifecycle=flags["web_enable_lifecycle"],
+        settings=settings,
+    )
+
+
+def _load_or_exit(path: str) -> Config:
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        sys.exit(2)
+    log.info("config loaded path=%s providers=%d", path, len(config.providers))
+    return config
+
+
+@main.command()
+@_config_option
+def check(config_file: str | None) -> None:
+    """Validate the providers file: exit 0, or 2 with every problem."""
+    path = config_file or bundled_config_path()
+    config = _load_or_exit(path)
+    click.echo(f"{path}: OK, {len(config.providers)} providers")
+
+
+@main.command()
+@_config_option
+@click.option(
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="How to print open incidents.",
+)
+@click.option(
+    "--textfile",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the metrics here, in node_exporter textfile format.",
+)
+@_flag(
+    "poll.concurrency",
+    type=click.IntRange(1, 1000),
+    default=20,
+    help="Most polls in flight at once.",
+)
+@_logging_options
+def once(**flags: Any) -> None:
+    """Poll every provider once, print open incidents; exit 1 if any failed."""
+    configure(flags["log_level"], flags["log_format"])
+    config = _load_or_exit(flags["config_file"] or bundled_config_path())
+    collector = SnapshotCollector(Snapshot(__version__))
+    settings = Settings(min_interval=0, concurrency=flags["poll_concurrency"])
+    asyncio.run(_poll_once(config, collector, settings))
+    views = collector.snapshot.providers
+    if flags["output"] == "json":
+        click.echo(json.dumps(_json_report(collector), indent=2, ensure_ascii=False))
+    else:
+        click.echo(_table_report(collector))
+    if flags["textfile"]:
+        registry = CollectorRegistry()
+        registry.register(collector)
+        write_to_textfile(flags["textfile"], registry)
+    sys.exit(0 if all(view.health.up for view in views.values()) else 1)
+
+
+async def _poll_once(
+    config: Config, collector: SnapshotCollector, settings: Settings
+) -> None:
+    store = StateStore(":memory:")
+    poller = Poller(store, EventsFile(os.devnull, store), collector, settings)
+    async with new_session() as session:
+        await poller.poll_all_once(config, session)
+    await poller.stop()
+
+
+def _json_report(collector: SnapshotCollector) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    for name, view in collector.snapshot.providers.items():
+        report[name] = {
+            "up": bool(view.health.up),
+            "failures": {k: v for k, v in view.health.failures.items() if v},
+            "incidents": [incident.to_json() for incident in view.incidents],
+        }
+    return {"providers": report}
+
+
+def _table_report(collector: SnapshotCollector) -> str:
+    rows = [("PROVIDER", "INCIDENT", "KIND", "STATUS", "IMPACT", "TITLE")]
+    failed = []
+    for name, view in sorted(collector.snapshot.providers.items()):
+        if not view.health.up:
+            failed.append(f"{name}: poll failed ({', '.join(view.health.failures)})")
+        for incident in view.incidents:
+            rows.append(
+                (
+                    name,
+                    incident.id,
+                    incident.kind,
+                    incident.status,
+                    incident.impact,
+                    incident.title[:80],
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        + row[5]
+        for row in rows
+    ]
+    if len(rows) == 1:
+        lines.append("(no open incidents)")
+    return "\n".join(lines + failed)

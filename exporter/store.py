@@ -1,0 +1,294 @@
+"""The state file: validators, incidents, counters and events, in SQLite.
+
+Every poll's outcome is one transaction, so a crash at any moment leaves either the
+state before the poll or the state after it, with the events that led there. All
+calls come from one thread (the poller's store executor).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from exporter.model import Incident
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS providers (
+    name TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    health TEXT NOT NULL DEFAULT '{}',
+    first_poll_done INTEGER NOT NULL DEFAULT 0,
+    seen_ids TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    provider TEXT NOT NULL,
+    id TEXT NOT NULL,
+    incident TEXT NOT NULL,
+    last_seen REAL NOT NULL,
+    PRIMARY KEY (provider, id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    event TEXT NOT NULL,
+    reason TEXT,
+    incident TEXT NOT NULL
+);
+"""
+# Closed incidents that left the feed this long ago cannot come back in its window.
+FORGET_CLOSED_AFTER_SECONDS = 90 * 86400
+KEEP_EVENTS = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ProviderRecord:
+    """What is kept of one provider between polls."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    health: dict[str, Any] = dataclasses.field(default_factory=dict)
+    first_poll_done: bool = False
+    seen_ids: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredEvent:
+    """An event as written in the store, before or after delivery."""
+
+    id: int
+    time: str
+    provider: str
+    event: str
+    reason: str | None
+    incident: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewEvent:
+    """An event to be written with the poll that found it."""
+
+    time: str
+    provider: str
+    event: str
+    reason: str | None
+    incident: Incident
+
+
+class StateStore:
+    """The exporter's durable state in one SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.connection = _open_or_set_aside(path)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.connection.close()
+
+    # -- providers and incidents ------------------------------------------------
+
+    def provider(self, name: str) -> ProviderRecord:
+        """Return what is stored of a provider (empty when never polled)."""
+        row = self.connection.execute(
+            "SELECT etag, last_modified, body_hash, health, first_poll_done, "
+            "seen_ids FROM providers WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return ProviderRecord()
+        return ProviderRecord(
+            row[0], row[1], row[2], json.loads(row[3]), bool(row[4]),
+            tuple(json.loads(row[5])),
+        )  # fmt: skip
+
+    def incidents(self, provider: str) -> dict[str, Incident]:
+        """Return every incident known for a provider, by id."""
+        rows = self.connection.execute(
+            "SELECT incident FROM incidents WHERE provider = ?", (provider,)
+        )
+        known = (Incident.from_json(json.loads(row[0])) for row in rows)
+        return {incident.id: incident for incident in known}
+
+    def record_poll(
+        self,
+        provider: str,
+        record: ProviderRecord,
+        incidents: Sequence[Incident],
+        events: Sequence[NewEvent],
+    ) -> None:
+        """Write one poll's outcome and its events in a single transaction."""
+        now = time.time()
+        with self.connection:
+            self._write_provider(provider, record)
+            self.connection.executemany(
+                "INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?)",
+                [(provider, i.id, json.dumps(i.to_json()), now) for i in incidents],
+            )
+            self.connection.executemany(
+                "UPDATE incidents SET last_seen = ? WHERE provider = ? AND id = ?",
+                [(now, provider, incident_id) for incident_id in record.seen_ids],
+            )
+            self.connection.executemany(
+                "INSERT INTO events (time, provider, event, reason, incident) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [_event_row(event) for event in events],
+            )
+
+    def _write_provider(self, name: str, record: ProviderRecord) -> None:
+        self.connection.execute(
+            "INSERT OR REPLACE INTO providers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                record.etag,
+                record.last_modified,
+                record.body_hash,
+                json.dumps(record.health),
+                int(record.first_poll_done),
+                json.dumps(list(record.seen_ids)),
+            ),
+        )
+
+    # -- events -----------------------------------------------------------------
+
+    def events_after(self, after: int, limit: int) -> list[StoredEvent]:
+        """Return up to `limit` events with an id above `after`, oldest first."""
+        rows = self.connection.execute(
+            "SELECT id, time, provider, event, reason, incident FROM events "
+            "WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [
+            StoredEvent(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+            for row in rows
+        ]
+
+    def latest_event_id(self) -> int:
+        """Return the id of the newest event, or 0."""
+        row = self.connection.execute("SELECT MAX(id) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def delivered_cursor(self) -> int:
+        """Return the id of the last event delivered to the events file."""
+        return int(self._meta("delivered") or 0)
+
+    def set_delivered_cursor(self, event_id: int) -> None:
+        """Record that every event up to `event_id` was delivered."""
+        with self.connection:
+            self._set_meta("delivered", str(event_id))
+
+    def prune(self) -> None:
+        """Forget long-closed incidents that left their feed, and old events."""
+        cutoff = time.time() - FORGET_CLOSED_AFTER_SECONDS
+        delivered = self.delivered_cursor()
+        with self.connection:
+            self.connection.execute(
+                "DELETE FROM incidents WHERE last_seen < ? AND "
+                "json_extract(incident, '$.status') IN "
+                "('resolved', 'postmortem', 'completed')",
+                (cutoff,),
+            )
+            self.connection.execute(
+                "DELETE FROM events WHERE id <= ? AND id NOT IN "
+                "(SELECT id FROM events ORDER BY id DESC LIMIT ?)",
+                (delivered, KEEP_EVENTS),
+            )
+
+    def _meta(self, key: str) -> str | None:
+        row = self.connection.execute(
+            "SELECT value FROM meta WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.connection.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value)
+        )
+
+
+def _event_row(event: NewEvent) -> tuple[str, str, str, str | None, str]:
+    incident = json.dumps(event.incident.to_json())
+    return (event.time, event.provider, event.event, event.reason, incident)
+
+
+def _open_or_set_aside(path: str) -> sqlite3.Connection:
+    """Open the state file; move a corrupt one aside and start afresh."""
+    try:
+        return _open(path)
+    except sqlite3.DatabaseError as error:
+        aside = f"{path}.corrupt-{int(time.time())}"
+        log.error(
+            "state file unreadable, moved aside; starting a fresh baseline "
+            "path=%s moved_to=%s err=%r",
+            path,
+            aside,
+            str(error),
+        )
+        _move_aside(path, aside)
+        return _open(path)
+
+
+def _move_aside(path: str, aside: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(path + suffix):
+            os.replace(path + suffix, aside + suffix)
+
+
+def _open(path: str) -> sqlite3.Connection:
+    if path != ":memory:":
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        _prepare(connection)
+    except sqlite3.DatabaseError:
+        connection.close()
+        raise
+    connection.isolation_level = "DEFERRED"  # `with connection` opens a transaction
+    return connection
+
+
+def _prepare(connection: sqlite3.Connection) -> None:
+    check = connection.execute("PRAGMA quick_check").fetchone()
+    if check is None or check[0] != "ok":
+        raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    # WAL with NORMAL survives a killed process; only a power loss may drop
+    # the last transactions, which the next poll finds again.
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.executescript(SCHEMA)
+    version = connection.execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'"
+    ).fetchone()
+    if version is None:
+        _initialise(connection)
+    elif int(version[0]) != SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(f"unknown schema version {version[0]}")
+
+
+def _initialise(connection: sqlite3.Connection) -> None:
+    # Event ids start at the creation time in milliseconds, so a store that
+    # replaces a lost one never reuses the ids its consumers have seen.
+    first_id = int(time.time() * 1000)
+    connection.execute("BEGIN")
+    connection.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+    )
+    connection.execute(
+        "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (first_id,)
+    )
+    connection.execute("INSERT INTO meta VALUES ('delivered', ?)", (str(first_id),))
+    connection.execute("COMMIT")

@@ -1,0 +1,293 @@
+"""One poll end to end, in process: real server, real SQLite, real collector."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.config import Config, ProviderConfig
+from exporter.events import EventsFile
+from exporter.fetch import new_session
+from exporter.metrics import Snapshot, SnapshotCollector
+from exporter.poller import Poller, Settings
+from exporter.store import StateStore
+from tests.feeds import ScriptedIncident, statuspage_atom, utc
+from tests.feedserver import HTML_ERROR_PAGE, Failure, FeedServer
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_session() as client:
+        yield client
+
+
+def provider_for(url: str, name: str = "vendor") -> ProviderConfig:
+    return ProviderConfig(
+        name=name, url=url, interval=60.0, timeout=2.0, format="auto", headers=(),
+        display_name=name.title(), labels=(), max_body_bytes=5 * 1024 * 1024,
+    )  # fmt: skip
+
+
+class Harness:
+    """A poller over a state file in tmp_path, driven poll by poll."""
+
+    def __init__(self, tmp: Path, server: FeedServer, session: aiohttp.ClientSession):
+        self.tmp, self.server, self.session = tmp, server, session
+        self.config = Config(
+            path=str(tmp / "providers.yaml"),
+            providers=(provider_for(server.url("vendor.atom")),),
+        )
+        self.open_poller()
+
+    def open_poller(self) -> None:
+        store = StateStore(str(self.tmp / "state.db"))
+        self.collector = SnapshotCollector(Snapshot("test"))
+        self.events_path = self.tmp / "events.jsonl"
+        self.poller = Poller(
+            store, EventsFile(str(self.events_path), store), self.collector, Settings()
+        )
+
+    async def poll(self) -> str:
+        if not self.poller.states:
+            await self.poller.poll_all_once(self.config, self.session)
+            state = self.poller.states["vendor"]
+        else:
+            state = self.poller.states["vendor"]
+            await self.poller.poll(state)
+        return (state.health.up and "up") or "down"
+
+    async def restart(self) -> None:
+        await self.poller.stop()
+        self.open_poller()
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        registry = CollectorRegistry()
+        registry.register(self.collector)
+        text = generate_latest(registry).decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    return float(sample.value)
+        return None
+
+    def events(self) -> list[dict[str, object]]:
+        if not self.events_path.exists():
+            return []
+        return [json.loads(line) for line in self.events_path.read_text().splitlines()]
+
+
+@pytest.fixture
+async def harness(tmp_path, server, session) -> AsyncIterator[Harness]:
+    running = Harness(tmp_path, server, session)
+    yield running
+    await running.poller.stop()
+
+
+def outage(code: str = "inc1") -> ScriptedIncident:
+    return ScriptedIncident(code, "API unavailable").post(
+        "Investigating", "The API is unavailable for some customers.",
+        utc("2026-03-01T10:00:00"),
+    )  # fmt: skip
+
+
+async def test_open_incident_is_exported_and_logged(harness, server) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    assert await harness.poll() == "up"
+    assert (
+        harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
+        == 1
+    )
+    info = harness.metric(
+        "statuspage_incident_info", provider="vendor", incident="inc1",
+        kind="incident", status="investigating", impact="major",
+    )  # fmt: skip
+    assert info == 1
+    assert [(e["event"], e["incident"]["id"]) for e in harness.events()] == [
+        ("opened", "inc1")
+    ]
+
+
+async def test_unchanged_feed_costs_a_304_and_no_parse(harness, server) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    await harness.poll()
+    assert (
+        harness.metric("statuspage_responses_total", provider="vendor", code="304") == 1
+    )
+    assert harness.metric("statuspage_content_changes_total", provider="vendor") == 1
+    assert harness.metric("statuspage_polls_total", provider="vendor") == 2
+
+
+async def test_identical_body_without_validators_is_not_parsed_again(
+    harness, server
+) -> None:
+    body = statuspage_atom([outage()])
+    server.publish("vendor.atom", body)
+    await harness.poll()
+    server.publish("vendor.atom", body + b"")  # same bytes, fresh validators
+    server.feeds["vendor.atom"].etag = '"another"'
+    await harness.poll()
+    assert (
+        harness.metric("statuspage_responses_total", provider="vendor", code="200") == 2
+    )
+    assert harness.metric("statuspage_content_changes_total", provider="vendor") == 1
+
+
+async def test_failed_poll_keeps_known_incidents(harness, server) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    server.fail_next("vendor.atom", Failure(500))
+    assert await harness.poll() == "down"
+    assert harness.metric("statuspage_up", provider="vendor") == 0
+    assert (
+        harness.metric(
+            "statuspage_poll_failures_total", provider="vendor", reason="http_status"
+        )
+        == 1
+    )
+    assert (
+        harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
+        == 1
+    )
+    assert [e["event"] for e in harness.events()] == ["opened"]
+
+
+async def test_html_error_page_with_200_is_not_a_feed(harness, server) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    server.publish("vendor.atom", HTML_ERROR_PAGE, content_type="text/html")
+    assert await harness.poll() == "down"
+    assert (
+        harness.metric(
+            "statuspage_poll_failures_total", provider="vendor", reason="not_a_feed"
+        )
+        == 1
+    )
+    assert (
+        harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
+        == 1
+    )
+
+
+async def test_bad_body_validators_are_not_kept(harness, server) -> None:
+    good = server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    bad = server.publish("vendor.atom", b"<html>maintenance page</html>")
+    await harness.poll()
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    assert await harness.poll() == "up"
+    sent = server.requests("vendor.atom")[-1].headers["If-None-Match"]
+    # Keeping the HTML page's ETag would have made the page look unchanged forever.
+    assert sent == good.etag != bad.etag
+
+
+async def test_resolution_is_an_event_and_clears_the_series(harness, server) -> None:
+    incident = outage()
+    server.publish("vendor.atom", statuspage_atom([incident]))
+    await harness.poll()
+    incident.post(
+        "Resolved", "This incident has been resolved.", utc("2026-03-01T11:00:00")
+    )
+    server.publish("vendor.atom", statuspage_atom([incident]))
+    await harness.poll()
+    assert [e["event"] for e in harness.events()] == ["opened", "resolved"]
+    assert harness.metric("statuspage_incident_info", incident="inc1") is None
+    assert (
+        harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
+        == 0
+    )
+    resolved = harness.events()[1]["incident"]
+    assert resolved["resolved_at"] == "2026-03-01T11:00:00Z"
+
+
+async def test_counters_and_incidents_survive_a_restart(harness, server) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    await harness.poll()
+    await harness.restart()
+    await harness.poll()
+    assert harness.metric("statuspage_polls_total", provider="vendor") == 3
+    assert (
+        harness.metric(
+            "statuspage_incident_events_total", provider="vendor", event="opened"
+        )
+        == 1
+    )
+    assert (
+        harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
+        == 1
+    )
+    assert (
+        harness.metric("statuspage_responses_total", provider="vendor", code="304") == 2
+    )
+    assert len(harness.events()) == 1
+
+
+async def test_label_values_with_quotes_newlines_and_unicode_render(
+    harness, server
+) -> None:
+    title = 'Erreur "API" \\ sur l\'Europe \u2014 panne\nsecond line'
+    incident = ScriptedIncident("weird", title).post(
+        "Investigating", "Outage.", utc("2026-03-01T10:00:00")
+    )
+    server.publish("vendor.atom", statuspage_atom([incident]))
+    await harness.poll()
+    registry = CollectorRegistry()
+    registry.register(harness.collector)
+    text = generate_latest(registry).decode()
+    titles = [
+        sample.labels["title"]
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "statuspage_incident_info"
+    ]
+    assert len(titles) == 1
+    assert '"API"' in titles[0] and "\u2014" in titles[0] and "\\" in titles[0]
+
+
+async def test_every_provider_has_its_series_before_the_first_poll(
+    tmp_path, server, session
+) -> None:
+    running = Harness(tmp_path, server, session)
+    await running.poller._add(running.config.providers[0], schedule=False)
+    assert running.metric("statuspage_up", provider="vendor") == 0
+    assert running.metric("statuspage_polls_total", provider="vendor") == 0
+    for reason in ("timeout", "too_large", "not_a_feed"):
+        assert (
+            running.metric(
+                "statuspage_poll_failures_total", provider="vendor", reason=reason
+            )
+            == 0
+        )
+    assert (
+        running.metric(
+            "statuspage_incidents_open", provider="vendor", impact="critical"
+        )
+        == 0
+    )
+    await running.poller.stop()
+
+
+async def test_removed_provider_leaves_metrics(harness, server) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    other = provider_for(server.url("other.atom"), "other")
+    await harness.poller.apply(Config(path="x", providers=(other,)))
+    assert harness.metric("statuspage_up", provider="vendor") is None
+    assert harness.metric("statuspage_up", provider="other") == 0
+    assert dataclasses.asdict(other)["name"] == "other"
