@@ -500,7 +500,7 @@ def substitutions(query: Query) -> dict[str, str]:
     """Return the variables as Grafana fills them in; several values make a regex."""
     detail = query.dashboard == "provider-detail.json"
     return {
-        "job": JOB,
+        "job": f"({JOB})",
         "provider": "acme" if detail else "(acme|broken)",
         "instance": ".+",
         "__rate_interval": "1m",

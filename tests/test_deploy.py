@@ -182,7 +182,7 @@ def test_events_go_to_standard_output() -> None:
     assert image_env()[ENV_PREFIX + "EVENTS_FILE"] == "-"
 
 
-def test_the_shipped_catalogue_is_the_default_config_and_can_be_replaced() -> None:
+def test_the_shipped_catalogue_is_the_default_config() -> None:
     catalogue = [
         dest for sources, dest in copies() if sources == ["exporter/providers.yaml"]
     ]
@@ -401,7 +401,7 @@ def flag(name: str, flag_name: str) -> str:
 
 def rules_job() -> str:
     (job,) = set(re.findall(r'job="([^"]+)"', RULES.read_text()))
-    return job
+    return str(job)
 
 
 def test_compose_runs_the_exporter_prometheus_alertmanager_and_grafana() -> None:
@@ -557,7 +557,7 @@ def test_the_service_and_service_monitor_reach_the_pod() -> None:
 def test_the_prometheus_rule_has_exactly_the_groups_of_the_rules_file() -> None:
     rules = yaml.safe_load(RULES.read_text())["groups"]
     assert manifests()["PrometheusRule"]["spec"]["groups"] == rules, (
-        "run python deploy/kubernetes/generate.py"
+        "run python deploy/kubernetes/prometheusrule.py"
     )
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-import aiohttp
 import pytest
 
 from exporter.config import ProviderConfig
@@ -17,24 +15,11 @@ from exporter.fetch import (
     FetchError,
     Validators,
     fetch_feed,
-    new_session,
     parse_retry_after,
 )
-from tests.feedserver import Failure, FeedServer
+from tests.feedserver import Failure
 
 FEED = b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"></feed>'
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with new_session() as client:
-        yield client
 
 
 def provider(url: str, **changes: object) -> ProviderConfig:

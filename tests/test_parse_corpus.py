@@ -1,29 +1,18 @@
-"""Parse every file of the real feed corpus and check the incidents it yields.
-
-The corpus lives beside the repository (`../shared/feeds/real`) or where
-STATUS_FEEDS_CORPUS points. A missing corpus fails these tests: skipping
-would let the parsers go untested against real feeds without anyone noticing.
-"""
+"""Parse every file of the real feed corpus and check the incidents it yields."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from exporter.errors import FeedParseError, NotAFeedError
 from exporter.model import IMPACTS, KINDS, STATUSES, Incident, rfc3339
 from exporter.parse import parse_feed
+from tests.corpus import CORPUS, corpus_file
 
 pytestmark = pytest.mark.corpus
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-CORPUS = Path(
-    os.environ.get("STATUS_FEEDS_CORPUS")
-    or REPOSITORY.parent / "shared" / "feeds" / "real"
-)
 NOW = datetime(2026, 10, 1, tzinfo=timezone.utc)
 
 NO_COMPONENTS: tuple[str, ...] = ()
@@ -225,19 +214,6 @@ EXPECTED: dict[str, list[tuple[object, ...]]] = {
 # cannot read safely or completely").
 NOT_FEEDS_SUFFIXES = (".json", ".rss-item.xml")
 DOCUMENTATION = {"SOURCES.md"}
-
-
-def corpus_file(name: str) -> bytes:
-    """Return the bytes of a corpus file; fail the test when it is missing."""
-    if not CORPUS.is_dir():
-        pytest.fail(
-            f"feed corpus not found at {CORPUS}: check out shared/feeds/real "
-            "beside the repository or set STATUS_FEEDS_CORPUS"
-        )
-    path = CORPUS / name
-    if not path.is_file():
-        pytest.fail(f"corpus file {name} is missing from {CORPUS}")
-    return path.read_bytes()
 
 
 def corpus_names() -> list[str]:

@@ -20,12 +20,6 @@ from tests.feedserver import Failure, FeedServer, wait_until
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as running:
-        yield running
-
-
-@pytest.fixture
 def exporters() -> Iterator[list[ExporterProcess]]:
     started: list[ExporterProcess] = []
     yield started

@@ -1,0 +1,34 @@
+"""Fixtures shared by the tests: a loopback feed server, an HTTP session, a poller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from exporter.fetch import new_session
+from tests.feedserver import FeedServer
+from tests.harness import Harness
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with new_session() as client:
+        yield client
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, server: FeedServer, session: aiohttp.ClientSession
+) -> AsyncIterator[Harness]:
+    running = Harness(tmp_path, server, session)
+    yield running
+    await running.poller.stop()
