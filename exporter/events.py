@@ -8,6 +8,7 @@ event it holds, and a half-written line is cut off and written again.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -52,7 +53,7 @@ class EventsFile:
 
     def recover(self) -> None:
         """Repair the file after a crash and align the cursor with it."""
-        if self.target == STDOUT or not os.path.exists(self.target):
+        if self.target == STDOUT or not os.path.isfile(self.target):
             return
         last_id = _repair_tail(self.target)
         if last_id is not None and last_id > self.cursor:
@@ -87,9 +88,18 @@ class EventsFile:
             view = memoryview(lines)
             while view:
                 view = view[os.write(descriptor, view) :]
-            os.fsync(descriptor)
+            _sync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def _sync(descriptor: int) -> None:
+    try:
+        os.fsync(descriptor)
+    except OSError as error:
+        # Pipes and character devices (a FIFO, /dev/null) cannot be synced.
+        if error.errno != errno.EINVAL:
+            raise
 
 
 def _repair_tail(path: str) -> int | None:

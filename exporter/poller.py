@@ -92,6 +92,7 @@ class Poller:
         self.parse_threads = ThreadPoolExecutor(2, thread_name_prefix="parse")
         self.rng = random.Random()
         self.polled_once: set[str] = set()
+        self.delivery_pending = False
         self.ready = asyncio.Event()
 
     # -- life cycle -------------------------------------------------------------
@@ -99,8 +100,11 @@ class Poller:
     async def start(self, config: Config, session: aiohttp.ClientSession) -> None:
         """Load state, deliver events left from a crash, start every schedule."""
         self.session = session
-        await self.in_store(self.events.recover)
-        await self.in_store(self.events.deliver)
+        try:
+            await self.in_store(self.events.recover)
+        except OSError as error:
+            log.error("cannot read the events file to recover it err=%r", str(error))
+        await self.deliver_events()
         await self.in_store(self.store.prune)
         for provider in config.providers:
             await self._add(provider)
@@ -113,7 +117,7 @@ class Poller:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
-        await self.in_store(self.events.deliver)
+        await self.deliver_events()
         self.parse_threads.shutdown(wait=False, cancel_futures=True)
         self.store_thread.shutdown(wait=True)
         self.store.close()
@@ -267,15 +271,29 @@ class Poller:
         state.record = dataclasses.replace(state.record, health=health.to_json())
         record = state.record
 
-        def write() -> None:
-            self.store.record_poll(state.config.name, record, stored, events)
-            if events:
-                self.events.deliver()
-
-        await self.in_store(write)
+        await self.in_store(
+            lambda: self.store.record_poll(state.config.name, record, stored, events)
+        )
         for incident in stored:
             state.incidents[incident.id] = incident
         self._publish(state)
+        if events or self.delivery_pending:
+            await self.deliver_events()
+
+    async def deliver_events(self) -> None:
+        """Append stored events to the events file; retry later if it fails."""
+        try:
+            await self.in_store(self.events.deliver)
+        except OSError as error:
+            if not self.delivery_pending:
+                log.error(
+                    "cannot write the events file, events wait in the state file "
+                    "path=%s err=%r",
+                    self.events.target, str(error),
+                )  # fmt: skip
+            self.delivery_pending = True
+            return
+        self.delivery_pending = False
 
     def _track(
         self, state: ProviderState, outcome: Outcome, now: datetime

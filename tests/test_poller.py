@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -206,3 +207,22 @@ async def test_removed_provider_leaves_metrics(harness, server) -> None:
     assert harness.metric("statuspage_up", provider="vendor") is None
     assert harness.metric("statuspage_up", provider="other") == 0
     assert dataclasses.asdict(other)["name"] == "other"
+
+
+async def test_events_wait_in_the_store_while_the_events_file_cannot_be_written(
+    tmp_path, server, session
+) -> None:
+    running = Harness(tmp_path, server, session)
+    missing = tmp_path / "later" / "events.jsonl"
+    running.poller.events.target = str(missing)
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    assert await running.poll() == "up"
+    assert not missing.exists()
+    assert running.poller.delivery_pending
+    missing.parent.mkdir()
+    await running.poll()
+    delivered = [json.loads(line) for line in missing.read_text().splitlines()]
+    assert [(e["event"], e["incident"]["id"]) for e in delivered] == [
+        ("opened", "inc1")
+    ]
+    await running.poller.stop()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import select
 import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -234,3 +236,47 @@ def _post(url: str) -> bytes:
     request = urllib.request.Request(url, method="POST", data=b"")
     with urllib.request.urlopen(request, timeout=10) as answer:
         return bytes(answer.read())
+
+
+def test_events_api_pages_and_validates(tmp_path, server, exporters) -> None:
+    incidents = [
+        ScriptedIncident(f"inc{n}", f"Incident {n}").post(
+            "Investigating", "Errors.", utc(f"2026-03-01T1{n}:00:00")
+        )
+        for n in range(3)
+    ]
+    server.publish("vendor.atom", statuspage_atom(incidents))
+    exporter = start(exporters, tmp_path, one_vendor(tmp_path, server),
+                     "--log.format=json")  # fmt: skip
+    first = json.loads(exporter.get("/api/v1/events?after=1&limit=2"))
+    assert len(first["events"]) == 2
+    rest = json.loads(exporter.get(f"/api/v1/events?after={first['next_after']}"))
+    assert len(rest["events"]) == 1
+    assert rest["events"][0]["id"] > first["next_after"]
+    for bad in ("after=x", "limit=0", "after=-1", "limit=ten"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            exporter.get(f"/api/v1/events?{bad}")
+        assert refused.value.code == 400
+    log_lines = [json.loads(line) for line in exporter.stderr().splitlines()]
+    assert any(line["msg"].startswith("incident opened") for line in log_lines)
+
+
+def test_events_go_to_stdout_by_default(tmp_path, server) -> None:
+    server.publish("vendor.atom", statuspage_atom([
+        ScriptedIncident("inc1", "Outage").post(
+            "Investigating", "Down.", utc("2026-03-01T10:00:00")
+        )
+    ]))  # fmt: skip
+    exporter = ExporterProcess(tmp_path, one_vendor(tmp_path, server))
+    command = [flag for flag in exporter.command() if "events.file" not in flag]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        assert process.stdout is not None
+        readable, _, _ = select.select([process.stdout], [], [], 20)
+        assert readable, "no event on stdout within 20 s"
+        line = json.loads(process.stdout.readline())
+        assert (line["event"], line["incident"]["id"]) == ("opened", "inc1")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
