@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,7 +64,10 @@ async def _html(page: str) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Render every metric from the current snapshot."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = encoder(request.app[REGISTRY])
+    # Rendering thousands of series takes a while; the snapshot it reads is
+    # immutable, so a thread can do it while the loop keeps polling.
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(None, encoder, request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
