@@ -79,6 +79,13 @@ def _logging_options(function: F) -> F:
     )(function)
 
 
+def _concurrency_option(function: F) -> F:
+    return _flag(
+        "poll.concurrency", type=click.IntRange(1, 1000), default=20,
+        help="Most polls in flight at once.",
+    )(function)  # fmt: skip
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="status-page-exporter")
 def main() -> None:
@@ -103,12 +110,7 @@ def main() -> None:
     metavar="PATH",
     help="Events log, one JSON line per event: '-' for stdout, or a file to append to.",
 )
-@_flag(
-    "poll.concurrency",
-    type=click.IntRange(1, 1000),
-    default=20,
-    help="Most polls in flight at once.",
-)
+@_concurrency_option
 @_flag(
     "poll.min-interval",
     callback=_duration,
@@ -194,12 +196,7 @@ def check(config_file: str | None) -> None:
     default=None,
     help="Also write the metrics here, in node_exporter textfile format.",
 )
-@_flag(
-    "poll.concurrency",
-    type=click.IntRange(1, 1000),
-    default=20,
-    help="Most polls in flight at once.",
-)
+@_concurrency_option
 @_logging_options
 def once(**flags: Any) -> None:
     """Poll every provider once, print open incidents; exit 1 if any failed."""

@@ -7,7 +7,7 @@ current snapshot, so a scrape never waits on I/O and never sees half a poll.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client.core import (
@@ -176,8 +176,15 @@ def _poll_families(views: list[ProviderView]) -> Iterator[Metric]:
         "Polls of the provider's feed, since the state file was created.",
         views, lambda h: h.polls,
     )  # fmt: skip
-    yield _failures(views)
-    yield _responses(views)
+    yield _counted_by(
+        "statuspage_poll_failures", "Polls that produced no usable feed, by reason.",
+        "reason", views, lambda h: h.failures, FAILURE_REASONS,
+    )  # fmt: skip
+    yield _counted_by(
+        "statuspage_responses",
+        "HTTP responses from the provider's feed, by status code.",
+        "code", views, lambda h: h.responses,
+    )  # fmt: skip
     yield _per_provider(
         CounterMetricFamily, "statuspage_content_changes",
         "Feed responses whose content changed and was parsed.",
@@ -200,7 +207,7 @@ def _per_provider(
     name: str,
     documentation: str,
     views: list[ProviderView],
-    read: Any,
+    read: Callable[[Health], float],
 ) -> Metric:
     metric = family(name, documentation, labels=["provider"])
     for view in views:
@@ -208,29 +215,21 @@ def _per_provider(
     return metric
 
 
-def _failures(views: list[ProviderView]) -> Metric:
-    failures = CounterMetricFamily(
-        "statuspage_poll_failures",
-        "Polls that produced no usable feed, by reason.",
-        labels=["provider", "reason"],
-    )
+def _counted_by(
+    name: str,
+    documentation: str,
+    label: str,
+    views: list[ProviderView],
+    table: Callable[[Health], dict[str, int]],
+    keys: tuple[str, ...] = (),
+) -> Metric:
+    """Build a counter by provider and one more label; fixed keys are always shown."""
+    family = CounterMetricFamily(name, documentation, labels=["provider", label])
     for view in views:
-        for reason in FAILURE_REASONS:
-            count = view.health.failures.get(reason, 0)
-            failures.add_metric([view.config.name, reason], count)
-    return failures
-
-
-def _responses(views: list[ProviderView]) -> Metric:
-    responses = CounterMetricFamily(
-        "statuspage_responses",
-        "HTTP responses from the provider's feed, by status code.",
-        labels=["provider", "code"],
-    )
-    for view in views:
-        for code, count in sorted(view.health.responses.items()):
-            responses.add_metric([view.config.name, code], count)
-    return responses
+        counts = table(view.health)
+        for key in keys or tuple(sorted(counts)):
+            family.add_metric([view.config.name, key], counts.get(key, 0))
+    return family
 
 
 def _durations(views: list[ProviderView]) -> Metric:
@@ -255,7 +254,11 @@ def _durations(views: list[ProviderView]) -> Metric:
 def _incident_families(views: list[ProviderView]) -> Iterator[Metric]:
     yield _open_by_impact(views)
     yield _active_maintenances(views)
-    yield _events(views)
+    yield _counted_by(
+        "statuspage_incident_events",
+        "Incident changes detected (opened, updated, resolved).",
+        "event", views, lambda h: h.events, EVENTS,
+    )  # fmt: skip
     yield _incident_info(views)
     started = GaugeMetricFamily(
         "statuspage_incident_started_timestamp_seconds",
@@ -303,20 +306,6 @@ def _active_maintenances(views: list[ProviderView]) -> Metric:
     for view in views:
         active = sum(1 for i in view.incidents if i.is_active_maintenance)
         family.add_metric([view.config.name], active)
-    return family
-
-
-def _events(views: list[ProviderView]) -> Metric:
-    family = CounterMetricFamily(
-        "statuspage_incident_events",
-        "Incident changes detected (opened, updated, resolved).",
-        labels=["provider", "event"],
-    )
-    for view in views:
-        for event in EVENTS:
-            family.add_metric(
-                [view.config.name, event], view.health.events.get(event, 0)
-            )
     return family
 
 
