@@ -313,14 +313,18 @@ def _incident_info(views: list[ProviderView]) -> Metric:
     family = GaugeMetricFamily(
         "statuspage_incident_info",
         "Open incidents and maintenances not yet completed; always 1.",
-        labels=["provider", "incident", "kind", "status", "impact", "title", "url"],
-    )
+        labels=[
+            "provider", "incident", "kind", "status", "impact", "title", "url",
+            "components",
+        ],
+    )  # fmt: skip
     for view in views:
         for incident in view.incidents:
             family.add_metric(
                 [
                     view.config.name, incident.id, incident.kind, incident.status,
                     incident.impact, incident.title, incident.url,
+                    ", ".join(incident.components),
                 ],
                 1,
             )  # fmt: skip

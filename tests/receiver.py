@@ -12,11 +12,13 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from tests.feedserver import wait_until
+
+Found = TypeVar("Found")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,11 +82,8 @@ class RecordingReceiver:
         app.router.add_post("/{path:.*}", self._receive)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = int(self._runner.addresses[0][1])
 
     def stop(self) -> None:
         """Stop the server and its thread."""
@@ -173,7 +172,7 @@ class RecordingReceiver:
         )
 
     def _wait_for(
-        self, found: Callable[[], list[Any]], timeout: float, what: str
-    ) -> Any:
+        self, found: Callable[[], list[Found]], timeout: float, what: str
+    ) -> Found:
         wait_until(lambda: bool(found()), timeout, what)
         return found()[0]

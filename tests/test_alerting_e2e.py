@@ -55,9 +55,21 @@ def feed_path(provider: str) -> str:
     return f"{provider}/history.atom"
 
 
-def now() -> datetime:
-    """Return the current time in UTC, to the second, as feeds write it."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+class UpdateClock:
+    """Hand out update times to the second, as feeds write them, each one later
+    than the last, so that the newest update of an incident is never ambiguous."""
+
+    def __init__(self) -> None:
+        self.last = datetime.min.replace(tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        """Return the current second, or the second after the last one handed out."""
+        current = datetime.now(timezone.utc).replace(microsecond=0)
+        self.last = max(current, self.last + timedelta(seconds=1))
+        return self.last
+
+
+now = UpdateClock().now
 
 
 def binary(name: str) -> str:
@@ -292,11 +304,11 @@ def start_stack(workdir: Path) -> Stack:
     feeds = FeedServer().start()
     for provider in PROVIDERS:
         feeds.publish(feed_path(provider), statuspage_atom([]))
-    providers = {
+    providers: dict[str, dict[str, object]] = {
         name: {"url": feeds.url(feed_path(name)), "interval": "1s", "labels": labels}
         for name, labels in PROVIDERS.items()
     }
-    config = write_config(workdir / "providers.yaml", dict(providers))
+    config = write_config(workdir / "providers.yaml", providers)
     receiver = RecordingReceiver().start()
     exporter = ExporterProcess(workdir, config).start()
     alertmanager = Alertmanager("alertmanager", workdir).start(receiver)
@@ -347,6 +359,17 @@ def page_once(
     return trigger
 
 
+def incident_alert(stack: Stack, provider: str) -> dict[str, Any]:
+    """Wait for the provider's one firing incident alert in Prometheus."""
+    wait_until(
+        lambda: stack.prometheus.firing("StatuspageVendorIncident", provider) != [],
+        DELIVERY,
+        f"the incident alert of {provider} in Prometheus",
+    )
+    [alert] = stack.prometheus.firing("StatuspageVendorIncident", provider)
+    return alert
+
+
 # -- the tests ---------------------------------------------------------------------
 
 
@@ -362,38 +385,52 @@ def test_major_incident_at_critical_vendor_pages_once_until_it_resolves(
     assert trigger.dedup_key
     assert "Card payments failing" in trigger.summary
     assert trigger.links[0]["href"].endswith("/incidents/k3x9")
+    assert "Impact: major" in chat.text
     assert "status.acme-payments.test/incidents/k3x9" in chat.text
 
+    update_without_a_new_page(stack, "acme-payments", incident)
+
+    resolve = resolve_and_wait_for_page(stack, "acme-payments", incident)
+    assert resolve.dedup_key == trigger.dedup_key
+    stack.receiver.wait_for_chat("Card payments failing", True, DELIVERY)
+    actions = [event.action for event in stack.receiver.pages_for("acme-payments")]
+    assert actions == ["trigger", "resolve"]
+
+
+def update_without_a_new_page(
+    stack: Stack, provider: str, incident: ScriptedIncident
+) -> None:
+    """Post an update, wait until Alertmanager has it, and see nothing sent."""
     incident.post("Identified", "The cause of the outage is identified.", now())
-    stack.publish("acme-payments", incident)
+    stack.publish(provider, incident)
     wait_until(
-        lambda: annotation(stack, "acme-payments", "status") == "identified",
+        lambda: annotation(stack, provider, "status") == "identified",
         DELIVERY,
         "Alertmanager to hold the updated status",
     )
     hold_for(
-        lambda: len(stack.receiver.pages_for("acme-payments")) == 1,
+        lambda: len(stack.receiver.pages_for(provider)) == 1,
         QUIET,
         "a single page for the updated incident",
     )
-    assert len(stack.receiver.chat_mentioning("Card payments failing")) == 1
-
-    incident.post("Resolved", "This incident has been resolved.", now())
-    changed = stack.publish("acme-payments", incident)
-    resolve = stack.receiver.wait_for_page("acme-payments", "resolve", DELIVERY)
-    stack.note_latency("acme-payments resolve", changed, resolve.at)
-    assert resolve.dedup_key == trigger.dedup_key
-    stack.receiver.wait_for_chat("Card payments failing", True, DELIVERY)
-    assert [e.action for e in stack.receiver.pages_for("acme-payments")] == [
-        "trigger",
-        "resolve",
-    ]
+    assert len(stack.receiver.chat_mentioning(incident.title)) == 1
 
 
 def annotation(stack: Stack, provider: str, name: str) -> str | None:
     """Return an annotation of the provider's alert as Alertmanager holds it."""
     alerts = stack.alertmanager.alerts(provider)
     return alerts[0]["annotations"].get(name) if alerts else None
+
+
+def resolve_and_wait_for_page(
+    stack: Stack, provider: str, incident: ScriptedIncident
+) -> PagerDutyEvent:
+    """Resolve the incident at the vendor and return PagerDuty's resolve event."""
+    incident.post("Resolved", "This incident has been resolved.", now())
+    changed = stack.publish(provider, incident)
+    resolve = stack.receiver.wait_for_page(provider, "resolve", DELIVERY)
+    stack.note_latency(f"{provider} resolve", changed, resolve.at)
+    return resolve
 
 
 def test_minor_incident_and_incident_at_standard_vendor_reach_chat_only(
@@ -454,20 +491,14 @@ def test_failing_feed_warns_while_the_incident_alert_keeps_firing(
     stack: Stack,
 ) -> None:
     trigger = page_once(stack, "flaky-cdn", major_incident("f1", "CDN outage", 401))
-    wait_until(
-        lambda: stack.prometheus.firing("StatuspageVendorIncident", "flaky-cdn") != [],
-        DELIVERY,
-        "the incident alert in Prometheus",
-    )
-    [firing] = stack.prometheus.firing("StatuspageVendorIncident", "flaky-cdn")
+    firing = incident_alert(stack, "flaky-cdn")
 
     stack.feeds.fail_always(feed_path("flaky-cdn"), Failure(500))
     try:
         stack.receiver.wait_for_chat(
             "Cannot read the status feed of flaky-cdn", timeout=120
         )
-        [still] = stack.prometheus.firing("StatuspageVendorIncident", "flaky-cdn")
-        assert still["activeAt"] == firing["activeAt"]
+        assert incident_alert(stack, "flaky-cdn")["activeAt"] == firing["activeAt"]
         assert stack.receiver.pages_for("flaky-cdn") == [trigger]
         assert not any(
             m.resolved_only for m in stack.receiver.chat_mentioning("CDN outage")
@@ -478,12 +509,7 @@ def test_failing_feed_warns_while_the_incident_alert_keeps_firing(
 
 def test_exporter_restart_during_an_incident_sends_no_new_page(stack: Stack) -> None:
     trigger = page_once(stack, "acme-auth", major_incident("a1", "Logins failing", 501))
-    wait_until(
-        lambda: stack.prometheus.firing("StatuspageVendorIncident", "acme-auth") != [],
-        DELIVERY,
-        "the incident alert in Prometheus",
-    )
-    [firing] = stack.prometheus.firing("StatuspageVendorIncident", "acme-auth")
+    firing = incident_alert(stack, "acme-auth")
 
     stack.restart_exporter()
     wait_until(
@@ -502,5 +528,4 @@ def test_exporter_restart_during_an_incident_sends_no_new_page(stack: Stack) -> 
         QUIET,
         "the single page across the restart",
     )
-    [still] = stack.prometheus.firing("StatuspageVendorIncident", "acme-auth")
-    assert still["activeAt"] == firing["activeAt"]
+    assert incident_alert(stack, "acme-auth")["activeAt"] == firing["activeAt"]
