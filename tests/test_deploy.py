@@ -35,10 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 RULES = ROOT / "alerts" / "statuspage-rules.yml"
-README_SOURCES = [
-    ROOT / "README.md",
-    ROOT / "docs-fragments/dashboards-and-containers.md",
-]
+README = ROOT / "README.md"
 CONTAINER_SECTION = "## Running in a container / Kubernetes"
 ENV_PREFIX = "STATUS_PAGE_EXPORTER_"
 
@@ -571,30 +568,23 @@ def container_section(text: str) -> str:
 
 
 def readme_commands() -> list[list[str]]:
-    """Return the shell commands of the container section, wherever it is now."""
-    sections = [
-        container_section(path.read_text())
-        for path in README_SOURCES
-        if path.exists() and CONTAINER_SECTION in path.read_text()
-    ]
-    assert sections, f"no {CONTAINER_SECTION!r} in {README_SOURCES}"
+    """Return the shell commands of the README's container section."""
+    text = README.read_text()
+    assert CONTAINER_SECTION in text, f"no {CONTAINER_SECTION!r} in the README"
     commands = []
-    for section in sections:
-        for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL):
-            for line in block.replace("\\\n", " ").splitlines():
-                if line.strip():
-                    commands.append(shlex.split(line))
+    for block in re.findall(r"```sh\n(.*?)```", container_section(text), re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            if line.strip():
+                commands.append(shlex.split(line))
     return commands
 
 
 def readme_scrape_configs() -> list[dict[str, Any]]:
     """Return the Prometheus scrape configs the container section shows."""
     found = []
-    for path in README_SOURCES:
-        if path.exists() and CONTAINER_SECTION in path.read_text():
-            section = container_section(path.read_text())
-            for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL):
-                found.extend(yaml.safe_load(block).get("scrape_configs", []))
+    section = container_section(README.read_text())
+    for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL):
+        found.extend(yaml.safe_load(block).get("scrape_configs", []))
     return found
 
 
