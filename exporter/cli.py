@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,7 +17,7 @@ from prometheus_client import CollectorRegistry, write_to_textfile
 
 from exporter import __version__
 from exporter.config import Config, bundled_config_path, load_config, parse_duration
-from exporter.errors import ConfigError
+from exporter.errors import ConfigError, ExporterError
 from exporter.events import EventsFile
 from exporter.fetch import new_session
 from exporter.logs import FORMATS, LEVELS, configure
@@ -128,15 +129,29 @@ def main() -> None:
 @click.help_option("-h", "--help")
 def serve_command(**flags: Any) -> None:
     """Poll every provider on its schedule and serve /metrics."""
+    # Until the reload handler is in place, a SIGHUP must not end the process.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     configure(flags["log_level"], flags["log_format"])
     config_file = flags["config_file"] or bundled_config_path()
     config = _load_or_exit(config_file)
     options = _serve_options(config_file, flags)
     try:
         asyncio.run(serve(options, config))
-    except OSError as error:
+    except (OSError, ExporterError) as error:
         log.error("cannot serve err=%r", str(error))
         sys.exit(1)
+    _exit_now()
+
+
+def _exit_now() -> None:
+    """Exit 0 without waiting for a parse thread still busy with a large feed.
+
+    Everything that matters (state, events) is flushed by then; a thread that
+    cannot be cancelled must not hold the process past its shutdown deadline.
+    """
+    sys.stdout.flush()
+    logging.shutdown()
+    os._exit(0)
 
 
 def _serve_options(config_file: str, flags: dict[str, Any]) -> ServeOptions:

@@ -12,6 +12,7 @@ import errno
 import json
 import logging
 import os
+import stat
 import sys
 from typing import Any
 
@@ -56,6 +57,10 @@ class EventsFile:
         if self.target == STDOUT or not os.path.isfile(self.target):
             return
         last_id = _repair_tail(self.target)
+        if last_id is not None:
+            # A fresh state file (an old one moved aside) must not reuse ids
+            # the file already holds.
+            self.store.keep_event_ids_above(last_id)
         if last_id is not None and last_id > self.cursor:
             log.info(
                 "events file ahead of the store cursor, catching up "
@@ -85,12 +90,31 @@ class EventsFile:
             return
         descriptor = os.open(self.target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            view = memoryview(lines)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            _sync(descriptor)
+            _write_whole(descriptor, lines)
         finally:
             os.close(descriptor)
+
+
+def _write_whole(descriptor: int, lines: bytes) -> None:
+    """Write every byte and sync, or leave the file as it was (disk full)."""
+    regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+    start = os.lseek(descriptor, 0, os.SEEK_END) if regular else 0
+    try:
+        view = memoryview(lines)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        _sync(descriptor)
+    except OSError:
+        if regular:
+            _cut_back(descriptor, start)
+        raise
+
+
+def _cut_back(descriptor: int, size: int) -> None:
+    try:
+        os.ftruncate(descriptor, size)
+    except OSError:
+        log.error("cannot cut a half-written batch off the events file")
 
 
 def _sync(descriptor: int) -> None:

@@ -155,10 +155,18 @@ async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes:
 
 
 def _validators_of(response: aiohttp.ClientResponse) -> Validators:
-    last_modified = response.headers.get("Last-Modified")
+    etag = _header_text(response.headers.get("ETag"))
+    last_modified = _header_text(response.headers.get("Last-Modified"))
     if last_modified and _is_future(last_modified):
         last_modified = None
-    return Validators(response.headers.get("ETag"), last_modified)
+    return Validators(etag, last_modified)
+
+
+def _header_text(value: str | None) -> str | None:
+    """Keep a validator only if it can be sent back as it came (printable ASCII)."""
+    if value is None or not value.isascii() or not value.isprintable():
+        return None
+    return value
 
 
 def _merge_validators(stored: Validators, fresh: Validators) -> Validators:
@@ -170,7 +178,7 @@ def _merge_validators(stored: Validators, fresh: Validators) -> Validators:
 def _is_future(http_date: str) -> bool:
     try:
         moment = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return True  # unreadable: never send it back
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -182,11 +190,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

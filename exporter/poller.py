@@ -151,7 +151,14 @@ class Poller:
         self.session = session
         for provider in config.providers:
             await self._add(provider, schedule=False)
-        await asyncio.gather(*(self.poll(state) for state in self.states.values()))
+        polls = [self.poll(state) for state in self.states.values()]
+        for name, result in zip(
+            self.states,
+            await asyncio.gather(*polls, return_exceptions=True),
+            strict=True,
+        ):
+            if isinstance(result, Exception):
+                log.error("poll crashed provider=%s err=%r", name, str(result))
 
     async def _add(
         self, provider: ProviderConfig, fresh_feed: bool = False, schedule: bool = True
@@ -164,8 +171,9 @@ class Poller:
         )
         if fresh_feed:
             record = dataclasses.replace(
-                record, etag=None, last_modified=None, body_hash=None
-            )
+                record, etag=None, last_modified=None, body_hash=None,
+                first_poll_done=False,
+            )  # fmt: skip
         interval = effective_interval(provider.interval, self.settings.min_interval)
         state = ProviderState(
             provider, interval, record, Health.from_json(record.health), known
@@ -307,8 +315,14 @@ class Poller:
             state.incidents, parsed, first_poll=not state.record.first_poll_done,
             now=now, expire_after=self.settings.expire_after,
         )  # fmt: skip
+        # Only a feed with entries makes a baseline: a first answer that is empty
+        # (or a 304 to a request without validators) must not turn the history
+        # that comes later into a storm of events.
+        first_poll_done = state.record.first_poll_done or bool(parsed)
         state.record = dataclasses.replace(
-            state.record, first_poll_done=True, seen_ids=tuple(i.id for i in parsed)
+            state.record,
+            first_poll_done=first_poll_done,
+            seen_ids=tuple(i.id for i in parsed),
         )
         for change in tracked.changes:
             log.info(

@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
@@ -63,12 +64,14 @@ class Exporter:
             options.settings,
         )  # fmt: skip
         self._reload_lock = asyncio.Lock()
+        self.session: aiohttp.ClientSession | None = None
 
     async def reload(self) -> list[str]:
         """Load the config file again; keep the old one if it is bad."""
         async with self._reload_lock:
             try:
-                config = load_config(self.options.config_file)
+                # A large file takes a while to check; scrapes go on meanwhile.
+                config = await asyncio.to_thread(load_config, self.options.config_file)
             except ConfigError as error:
                 log.error("config reload failed, keeping the previous one")
                 for problem in error.problems:
@@ -88,20 +91,24 @@ class Exporter:
             snapshot, reload_successful=successful, reload_success_time=moment
         )
 
-    async def _polling(self, app: web.Application) -> AsyncIterator[None]:
-        session = new_session()
-        await self.poller.start(self.config, session)
+    async def _client_session(self, app: web.Application) -> AsyncIterator[None]:
+        self.session = new_session()
         yield
         await self.poller.stop(SHUTDOWN_GRACE_SECONDS)
-        await session.close()
+        await self.session.close()
+
+    async def start_polling(self) -> None:
+        """Recover state and start every provider's schedule."""
+        assert self.session is not None
+        await self.poller.start(self.config, self.session)
 
     def web_app(self) -> web.Application:
-        """Return the web application with polling bound to its life."""
+        """Return the web application; its life bounds the HTTP client's."""
         app = build_app(
             self.poller, self.registry, self.reload,
             lifecycle=self.options.lifecycle, version=__version__,
         )  # fmt: skip
-        app.cleanup_ctx.append(self._polling)
+        app.cleanup_ctx.append(self._client_session)
         return app
 
 
@@ -122,7 +129,12 @@ async def serve(options: ServeOptions, config: Config) -> None:
     )
     await runner.setup()
     host, port = split_listen_address(options.listen_address)
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    await exporter.start_polling()
     log.info(
         "listening address=%s providers=%d version=%s",
         options.listen_address, len(config.providers), __version__,

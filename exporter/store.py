@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from exporter.errors import ExporterError
 from exporter.model import Incident
 
 log = logging.getLogger(__name__)
@@ -110,18 +111,30 @@ class StateStore:
         ).fetchone()
         if row is None:
             return ProviderRecord()
-        return ProviderRecord(
-            row[0], row[1], row[2], json.loads(row[3]), bool(row[4]),
-            tuple(json.loads(row[5])),
-        )  # fmt: skip
+        try:
+            return _provider_record(row)
+        except (ValueError, TypeError) as error:
+            log.error(
+                "stored provider state unreadable, starting its baseline afresh "
+                "provider=%s err=%r", name, str(error),
+            )  # fmt: skip
+            return ProviderRecord()
 
     def incidents(self, provider: str) -> dict[str, Incident]:
         """Return every incident known for a provider, by id."""
         rows = self.connection.execute(
-            "SELECT incident FROM incidents WHERE provider = ?", (provider,)
+            "SELECT id, incident FROM incidents WHERE provider = ?", (provider,)
         )
-        known = (Incident.from_json(json.loads(row[0])) for row in rows)
-        return {incident.id: incident for incident in known}
+        known = {}
+        for incident_id, text in rows:
+            try:
+                known[incident_id] = Incident.from_json(json.loads(text))
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                log.error(
+                    "stored incident unreadable, forgetting it provider=%s "
+                    "incident=%s err=%r", provider, incident_id, str(error),
+                )  # fmt: skip
+        return known
 
     def record_poll(
         self,
@@ -185,6 +198,14 @@ class StateStore:
         """Return the id of the last event delivered to the events file."""
         return int(self._meta("delivered") or 0)
 
+    def keep_event_ids_above(self, event_id: int) -> None:
+        """Make sure new events get ids above one already delivered elsewhere."""
+        with self.connection:
+            self.connection.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'events'",
+                (event_id,),
+            )
+
     def set_delivered_cursor(self, event_id: int) -> None:
         """Record that every event up to `event_id` was delivered."""
         with self.connection:
@@ -219,24 +240,57 @@ class StateStore:
         )
 
 
+def _provider_record(row: tuple[Any, ...]) -> ProviderRecord:
+    health = json.loads(row[3])
+    seen = json.loads(row[5])
+    if not isinstance(health, dict) or not isinstance(seen, list):
+        raise TypeError("health must be an object and seen_ids a list")
+    text = (row[0], row[1], row[2])
+    if not all(value is None or isinstance(value, str) for value in text):
+        raise TypeError("validators and hash must be text")
+    return ProviderRecord(
+        row[0], row[1], row[2], health, bool(row[4]), tuple(str(i) for i in seen)
+    )
+
+
 def _event_row(event: NewEvent) -> tuple[str, str, str, str | None, str]:
     incident = json.dumps(event.incident.to_json())
     return (event.time, event.provider, event.event, event.reason, incident)
 
 
+class StateFileError(ExporterError):
+    """The state file cannot be used, and moving it aside would not help."""
+
+
+class _CorruptState(Exception):
+    """The state file's content is unusable: move it aside."""
+
+
+# Only these mean "the content is bad". Anything else (locked, permission denied,
+# a directory) is the operator's to fix, and moving the file would lose it.
+CORRUPTION_MESSAGES = (
+    "file is not a database",
+    "malformed",
+    "no such column",
+    "no such table",
+    "has no column",
+    "database corrupt",
+)
+
+
 def _open_or_set_aside(path: str) -> sqlite3.Connection:
     """Open the state file; move a corrupt one aside and start afresh."""
+    if path != ":memory:" and os.path.isdir(path):
+        raise StateFileError(f"state path {path} is a directory, not a file")
     try:
         return _open(path)
-    except sqlite3.DatabaseError as error:
+    except _CorruptState as error:
         aside = f"{path}.corrupt-{int(time.time())}"
         log.error(
             "state file unreadable, moved aside; starting a fresh baseline "
             "path=%s moved_to=%s err=%r",
-            path,
-            aside,
-            str(error),
-        )
+            path, aside, str(error),
+        )  # fmt: skip
         _move_aside(path, aside)
         return _open(path)
 
@@ -248,13 +302,26 @@ def _move_aside(path: str, aside: str) -> None:
 
 
 def _open(path: str) -> sqlite3.Connection:
-    if path != ":memory:":
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
-    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        connection = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=1.0
+        )
+    except (OSError, sqlite3.Error) as error:
+        raise StateFileError(f"cannot open state file {path}: {error}") from error
     try:
         _prepare(connection)
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        if any(words in str(error) for words in CORRUPTION_MESSAGES):
+            raise _CorruptState(str(error)) from error
+        if "locked" in str(error):
+            raise StateFileError(
+                f"state file {path} is in use by another process"
+            ) from error
+        raise StateFileError(f"cannot use state file {path}: {error}") from error
+    except _CorruptState:
         connection.close()
         raise
     connection.isolation_level = "DEFERRED"  # `with connection` opens a transaction
@@ -262,21 +329,39 @@ def _open(path: str) -> sqlite3.Connection:
 
 
 def _prepare(connection: sqlite3.Connection) -> None:
+    # One process per state file: an exclusive lock, held until the process ends,
+    # keeps a second exporter from writing the same events twice.
+    connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("BEGIN EXCLUSIVE")
+    connection.execute("COMMIT")
     check = connection.execute("PRAGMA quick_check").fetchone()
     if check is None or check[0] != "ok":
-        raise sqlite3.DatabaseError(f"integrity check failed: {check}")
-    connection.execute("PRAGMA journal_mode = WAL")
+        raise _CorruptState(f"integrity check failed: {check}")
     # WAL with NORMAL survives a killed process; only a power loss may drop
     # the last transactions, which the next poll finds again.
     connection.execute("PRAGMA synchronous = NORMAL")
     connection.executescript(SCHEMA)
-    version = connection.execute(
-        "SELECT value FROM meta WHERE key = 'schema_version'"
-    ).fetchone()
-    if version is None:
+    _check_shape(connection)
+
+
+def _check_shape(connection: sqlite3.Connection) -> None:
+    """Refuse a file whose tables or bookkeeping are not ours."""
+    for table, columns in (
+        ("providers", "name, etag, last_modified, body_hash, health, "
+                      "first_poll_done, seen_ids"),
+        ("incidents", "provider, id, incident, last_seen"),
+        ("events", "id, time, provider, event, reason, incident"),
+    ):  # fmt: skip
+        connection.execute(f"SELECT {columns} FROM {table} LIMIT 0")
+    rows = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+    if "schema_version" not in rows:
         _initialise(connection)
-    elif int(version[0]) != SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(f"unknown schema version {version[0]}")
+        return
+    if rows["schema_version"] != str(SCHEMA_VERSION):
+        raise _CorruptState(f"unknown schema version {rows['schema_version']!r}")
+    if not str(rows.get("delivered", "")).isdigit():
+        raise _CorruptState("unreadable delivery cursor")
 
 
 def _initialise(connection: sqlite3.Connection) -> None:

@@ -56,15 +56,33 @@ def track(
     for fresh in _unique(parsed):
         seen.add(fresh.id)
         old = known.get(fresh.id)
+        if first_poll and _is_undatable_history(fresh):
+            stored.append(_expire(fresh, now))
+            continue
         fresh = _with_update_time(fresh, old, now)
         incident, found = _compare(old, fresh, first_poll, now, expire_after)
-        if incident != known.get(fresh.id):
+        if incident != old:
             stored.append(incident)
         changes.extend(found)
-    for incident in _expired_absent(known, seen, now, expire_after):
+    # An empty poll proves nothing: whatever it "lost" stays as it was.
+    absent = _expired_absent(known, seen, now, expire_after) if seen else ()
+    for incident in absent:
         stored.append(incident)
         changes.append(Change(RESOLVED, incident, "expired"))
     return Tracked(tuple(stored), tuple(changes))
+
+
+def _is_undatable_history(fresh: Incident) -> bool:
+    """Tell an entry of a first poll that has neither a status nor any time.
+
+    Nothing says whether it is current or years old; taking it as history keeps a
+    first poll of such a feed from opening every entry at once.
+    """
+    return (
+        fresh.status == "unknown"
+        and fresh.updated_at is None
+        and fresh.started_at is None
+    )
 
 
 def _unique(parsed: Iterable[Incident]) -> Iterable[Incident]:
@@ -92,6 +110,8 @@ def _compare(
 ) -> tuple[Incident, list[Change]]:
     if old is None:
         return _first_sight(fresh, first_poll, now, expire_after)
+    if _is_older_version(old, fresh):
+        return old, []
     incident = _merge(old, fresh)
     if old.is_open and _is_stale_without_status(incident, now, expire_after):
         closed = _expire(incident, now)
@@ -115,6 +135,15 @@ def _first_sight(
     if fresh.is_open:
         return fresh, [Change(OPENED, fresh)]
     return fresh, [Change(OPENED, fresh), Change(RESOLVED, fresh)]
+
+
+def _is_older_version(old: Incident, fresh: Incident) -> bool:
+    """Tell a stale copy of the feed (a lagging mirror or cache) from news."""
+    return (
+        old.updated_at is not None
+        and fresh.updated_at is not None
+        and fresh.updated_at < old.updated_at
+    )
 
 
 def _reopen_or_keep(old: Incident, incident: Incident) -> tuple[Incident, list[Change]]:

@@ -16,6 +16,7 @@ from exporter.poller import Poller
 
 MAX_EVENTS_PAGE = 1000
 DEFAULT_EVENTS_PAGE = 100
+MAX_EVENT_ID = 2**63 - 1  # SQLite's largest integer
 
 Reload = Callable[[], Awaitable[list[str]]]
 POLLER: web.AppKey[Poller] = web.AppKey("poller", Poller)
@@ -101,23 +102,28 @@ async def incidents(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.Response:
-    """List stored events after a given id, oldest first."""
-    try:
-        after = int(request.query.get("after", "0"))
-        limit = int(request.query.get("limit", str(DEFAULT_EVENTS_PAGE)))
-    except ValueError:
-        return _bad_request("after and limit must be integers")
-    if limit < 1 or after < 0:
-        return _bad_request("limit must be positive and after not negative")
-    limit = min(limit, MAX_EVENTS_PAGE)
+    """List stored events after a given id, oldest first (the latest without)."""
+    after_text = request.query.get("after")
+    limit_text = request.query.get("limit", str(DEFAULT_EVENTS_PAGE))
+    if not _is_count(limit_text) or int(limit_text) < 1:
+        return _bad_request("limit must be a positive integer")
+    if after_text is not None and not _is_count(after_text):
+        return _bad_request("after must be an event id (a non-negative integer)")
+    limit = min(int(limit_text), MAX_EVENTS_PAGE)
     poller = request.app[POLLER]
-    if after == 0:
+    if after_text is None:
         newest = await poller.in_store(poller.store.latest_event_id)
         after = max(0, newest - limit)
+    else:
+        after = min(int(after_text), MAX_EVENT_ID)
     stored = await poller.in_store(lambda: poller.store.events_after(after, limit))
     listed: list[dict[str, Any]] = [event_json(event) for event in stored]
     next_after = listed[-1]["id"] if listed else after
     return web.json_response({"events": listed, "next_after": next_after})
+
+
+def _is_count(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 64
 
 
 def _bad_request(message: str) -> web.Response:

@@ -172,3 +172,17 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("Wed, 31 Dec 2025 00:00:00 GMT", now) == 0
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after(None, now) is None
+
+
+async def test_validator_that_cannot_be_sent_back_is_dropped(server, session) -> None:
+    feed = server.publish("feed.atom", FEED)
+    feed.etag = '"caf\u00e9"'
+    result = await fetch_feed(session, provider(server.url("feed.atom")), Validators())
+    assert result.body == FEED
+    assert result.validators.etag is None
+    assert result.validators.last_modified is not None
+
+
+def test_retry_after_with_non_ascii_digits_is_ignored() -> None:
+    assert parse_retry_after("\u00b2") is None
+    assert parse_retry_after("\u0663\u0660") is None

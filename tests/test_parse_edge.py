@@ -778,3 +778,55 @@ def test_duplicate_entries_keep_the_most_recently_updated() -> None:
     incident = only_incident(atom(older + newer))
 
     assert incident.title == "New name"
+
+
+def test_entity_declaration_hidden_in_a_quoted_literal_is_refused() -> None:
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE feed SYSTEM "><feed>" '
+        b'[<!ENTITY x "EXPANDED">]><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<entry><id>a</id><title>&x;</title></entry></feed>"
+    )
+    with pytest.raises(FeedParseError):
+        parse_feed(body, now=NOW)
+
+
+def test_utf7_documents_are_refused() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-7"?>'
+        b'<feed xmlns="http://www.w3.org/2005/Atom"></feed>'
+    )
+    with pytest.raises(FeedParseError, match="UTF-7"):
+        parse_feed(body, now=NOW)
+    plain = b'<feed xmlns="http://www.w3.org/2005/Atom"></feed>'
+    with pytest.raises(FeedParseError, match="UTF-7"):
+        parse_feed(plain, content_type="application/atom+xml; charset=utf-7", now=NOW)
+
+
+def test_entries_lost_to_a_wrong_charset_are_a_parse_failure() -> None:
+    body = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>x</title><entry><id>tag:x,2005:Incident/1</id>"
+        b"<title>Outage</title><updated>2026-01-01T00:00:00Z</updated>"
+        b"</entry></feed>"
+    )
+    assert len(parse_feed(body, now=NOW)) == 1
+    lying = "application/atom+xml; charset=utf-16"
+    try:
+        read: int | None = len(parse_feed(body, content_type=lying, now=NOW))
+    except FeedParseError:
+        read = None
+    # A failure, or the entry read despite the lie; never "no incidents".
+    assert read in (None, 1)
+
+
+def test_huge_titles_and_ids_are_cut_to_label_sizes() -> None:
+    title = "Outage " * 100_000
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
+        f"<item><title>{title}</title><guid>{'g' * 5000}</guid>"
+        "<pubDate>Thu, 01 Jan 2026 00:00:00 GMT</pubDate></item>"
+        "</channel></rss>"
+    ).encode()
+    (incident,) = parse_feed(body, now=NOW)
+    assert len(incident.title) <= 300
+    assert len(incident.id) <= 128

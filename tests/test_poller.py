@@ -226,3 +226,23 @@ async def test_events_wait_in_the_store_while_the_events_file_cannot_be_written(
         ("opened", "inc1")
     ]
     await running.poller.stop()
+
+
+async def test_first_answer_304_or_empty_makes_no_baseline(harness, server) -> None:
+    history = [
+        ScriptedIncident(f"old{n}", "Old").post(
+            "Resolved", "Fixed.", utc(f"2025-01-0{n + 1}T00:00:00")
+        )
+        for n in range(3)
+    ]
+    server.publish("vendor.atom", statuspage_atom([]))
+    await harness.poll()  # a valid feed with no entries
+    server.publish("vendor.atom", statuspage_atom(history))
+    await harness.poll()
+    assert harness.events() == []  # old history stays silent: still the baseline
+    history.append(outage("new"))
+    server.publish("vendor.atom", statuspage_atom(history))
+    await harness.poll()
+    assert [(e["event"], e["incident"]["id"]) for e in harness.events()] == [
+        ("opened", "new")
+    ]

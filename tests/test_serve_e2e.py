@@ -248,12 +248,16 @@ def test_events_api_pages_and_validates(tmp_path, server, exporters) -> None:
     server.publish("vendor.atom", statuspage_atom(incidents))
     exporter = start(exporters, tmp_path, one_vendor(tmp_path, server),
                      "--log.format=json")  # fmt: skip
-    first = json.loads(exporter.get("/api/v1/events?after=1&limit=2"))
+    first = json.loads(exporter.get("/api/v1/events?after=0&limit=2"))
     assert len(first["events"]) == 2
     rest = json.loads(exporter.get(f"/api/v1/events?after={first['next_after']}"))
     assert len(rest["events"]) == 1
     assert rest["events"][0]["id"] > first["next_after"]
-    for bad in ("after=x", "limit=0", "after=-1", "limit=ten"):
+    everything = json.loads(exporter.get("/api/v1/events?after=0&limit=1"))
+    assert everything["events"][0]["id"] == min(e["id"] for e in first["events"])
+    beyond = json.loads(exporter.get(f"/api/v1/events?after={10**40}"))
+    assert beyond["events"] == []
+    for bad in ("after=x", "limit=0", "after=-1", "limit=ten", "after=%D9%A3"):
         with pytest.raises(urllib.error.HTTPError) as refused:
             exporter.get(f"/api/v1/events?{bad}")
         assert refused.value.code == 400
@@ -280,3 +284,39 @@ def test_events_go_to_stdout_by_default(tmp_path, server) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
+
+
+def test_second_exporter_on_the_same_state_file_exits_with_a_clear_error(
+    tmp_path, server, exporters
+) -> None:
+    server.publish("vendor.atom", statuspage_atom([]))
+    config = one_vendor(tmp_path, server)
+    start(exporters, tmp_path, config)
+    second = ExporterProcess(tmp_path, config)
+    result = subprocess.run(second.command(), capture_output=True, text=True,
+                            timeout=30)  # fmt: skip
+    assert result.returncode == 1
+    assert "in use by another process" in result.stderr
+    assert not list(tmp_path.glob("state.db.corrupt-*"))
+
+
+def test_sighup_during_start_up_does_not_kill(tmp_path, server, exporters) -> None:
+    server.publish("vendor.atom", statuspage_atom([]))
+    exporter = ExporterProcess(tmp_path, one_vendor(tmp_path, server))
+    exporters.append(exporter)
+    exporter.process = subprocess.Popen(exporter.command(), stderr=subprocess.DEVNULL)
+    wait_until(lambda: _ignores_sighup(exporter.process.pid), 20, "the CLI running")
+    exporter.process.send_signal(signal.SIGHUP)
+    wait_until(lambda: exporter._answers("/-/ready"), 30, "ready after SIGHUP")
+    assert exporter.stop() == 0
+
+
+def _ignores_sighup(pid: int) -> bool:
+    """Tell whether the process has set SIGHUP to be ignored (or handled)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    masks = dict(line.split(":\t") for line in status.splitlines() if ":\t" in line)
+    hup = 1 << (signal.SIGHUP - 1)
+    return bool((int(masks["SigIgn"], 16) | int(masks["SigCgt"], 16)) & hup)

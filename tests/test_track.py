@@ -94,13 +94,41 @@ def test_empty_feed_resolves_nothing() -> None:
 
 
 def test_open_incident_gone_from_feed_stays_open_until_it_expires() -> None:
-    recent = {"abc": incident(updated_at=NOW - timedelta(days=6))}
-    assert events_of(recent, [])[0] == []
-    stale = {"abc": incident(updated_at=NOW - timedelta(days=8))}
-    found, tracked = events_of(stale, [])
+    other = incident("other", "resolved")
+    recent = {"abc": incident(updated_at=NOW - timedelta(days=6)), "other": other}
+    assert events_of(recent, [other])[0] == []
+    stale = {"abc": incident(updated_at=NOW - timedelta(days=8)), "other": other}
+    found, tracked = events_of(stale, [other])
     assert found == [("resolved", "abc", "expired")]
     assert tracked.stored[0].status == "resolved"
     assert tracked.stored[0].resolved_at == NOW
+
+
+def test_empty_poll_never_expires_anything() -> None:
+    stale = {"abc": incident(updated_at=NOW - timedelta(days=30))}
+    assert events_of(stale, [])[0] == []
+
+
+def test_older_copy_of_the_feed_is_ignored() -> None:
+    current = incident(status="identified", updated_at=NOW - timedelta(minutes=5))
+    lagging = incident(status="investigating", updated_at=NOW - timedelta(hours=1))
+    found, tracked = events_of({"abc": current}, [lagging])
+    assert found == []
+    assert tracked.stored == ()
+
+
+def test_first_poll_takes_entries_without_status_or_time_as_history() -> None:
+    bare = incident("bare", "unknown", updated_at=None, started_at=None)
+    found, tracked = events_of({}, [bare], first=True)
+    assert found == []
+    assert not tracked.stored[0].is_open
+
+
+def test_later_entry_without_status_or_time_opens() -> None:
+    bare = incident("bare", "unknown", updated_at=None, started_at=None)
+    found, tracked = events_of({}, [bare])
+    assert found == [("opened", "bare", None)]
+    assert tracked.stored[0].updated_at == NOW
 
 
 def test_stale_open_incident_still_in_feed_stays_open() -> None:

@@ -12,10 +12,15 @@ from datetime import datetime
 from exporter.errors import FeedParseError
 from exporter.model import Incident
 from exporter.parse.detect import detect_platform
-from exporter.parse.document import Document, inspect_document
+from exporter.parse.document import (
+    Document,
+    inspect_document,
+    require_entries_read,
+)
 from exporter.parse.feed import Feed, read_feed
 from exporter.parse.generic import parse_generic
 from exporter.parse.incidentio import parse_incidentio
+from exporter.parse.limits import bounded
 from exporter.parse.statuspage import parse_statuspage
 from exporter.parse.times import UTC
 
@@ -36,12 +41,13 @@ def parse_feed(
     if expected_format not in EXPECTED_FORMATS:
         raise ValueError(f"expected_format must be one of {EXPECTED_FORMATS}")
 
-    document = inspect_document(body)
+    document = inspect_document(body, content_type)
     _require_format(document, expected_format)
 
     feed = read_feed(body, content_type)
     incidents = _incidents_of(feed, _as_utc(now))
-    return _one_per_id(incidents)
+    require_entries_read(document.text, len(incidents))
+    return [bounded(incident) for incident in _one_per_id(incidents)]
 
 
 def _require_format(document: Document, expected_format: str) -> None:

@@ -31,7 +31,10 @@ _ENCODING_BY_ZERO_BYTES: dict[tuple[bool, ...], str] = {
     (True, False, True, False): "utf-16-be",
     (False, True, False, True): "utf-16-le",
 }
-_DOCTYPE_WITH_SUBSET = re.compile(r"<!DOCTYPE[^>\[]*\[", re.I)
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.I)
+_XML_DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>", re.I)
+_UTF7 = re.compile(r"utf[-_]?7", re.I)
+_ENTRY_START = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:entry|item)[\s>/]")
 _ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.I)
 _PROLOG_ITEM = re.compile(
     r"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>)", re.S | re.I
@@ -46,14 +49,16 @@ class Document:
 
     root: str
     format: str
+    text: str = dataclasses.field(repr=False, default="")
 
 
-def inspect_document(body: bytes) -> Document:
+def inspect_document(body: bytes, content_type: str | None = None) -> Document:
     """Return the root and format of a feed body; raise if it is unsafe or no feed."""
     text = readable_text(body)
     if not text.strip():
         raise NotAFeedError("the body is empty")
 
+    refuse_hiding_encodings(text, content_type)
     refuse_entity_declarations(text)
 
     root = root_element(text)
@@ -62,7 +67,7 @@ def inspect_document(body: bytes) -> Document:
         raise NotAFeedError(f"the root element <{root}> is not Atom or RSS")
 
     require_complete(text, root)
-    return Document(root=root, format=feed_format)
+    return Document(root=root, format=feed_format, text=text)
 
 
 def readable_text(body: bytes) -> str:
@@ -79,17 +84,37 @@ def _encoding_by_zero_bytes(head: bytes) -> str:
 
 
 def refuse_entity_declarations(text: str) -> None:
-    """Raise when a DOCTYPE's internal subset declares entities.
+    """Raise when a document with a DOCTYPE declares entities anywhere.
 
     Entity declarations are how billion-laughs and external-entity (XXE)
-    attacks work, and no status feed needs them. Any `<!ENTITY` after the
-    opening of an internal subset counts, which errs on the safe side.
+    attacks work, and no status feed needs them. Any `<!ENTITY` in a document
+    that has a DOCTYPE counts, wherever a quoted literal may try to hide it.
     """
-    subset = _DOCTYPE_WITH_SUBSET.search(text)
-    if subset is not None and _ENTITY_DECLARATION.search(text, subset.end()):
+    if _DOCTYPE.search(text) and _ENTITY_DECLARATION.search(text):
         raise FeedParseError(
             "the document declares XML entities in its DOCTYPE; entity "
             "declarations are refused (entity expansion, external entities)"
+        )
+
+
+def refuse_hiding_encodings(text: str, content_type: str | None) -> None:
+    """Raise for UTF-7, which can hide markup from every check made on bytes."""
+    declaration = _XML_DECLARATION.match(text)
+    declared = declaration.group(0) if declaration else ""
+    if _UTF7.search(declared) or _UTF7.search(content_type or ""):
+        raise FeedParseError("UTF-7 documents are refused: they can hide markup")
+
+
+def require_entries_read(text: str, entries_read: int) -> None:
+    """Raise when the document has entries but none could be read.
+
+    A wrong character set can make a whole feed read as empty; taking that for
+    "no incidents" would be wrong, so it is a parse failure instead.
+    """
+    if entries_read == 0 and _ENTRY_START.search(text):
+        raise FeedParseError(
+            "the document has entries but none could be read "
+            "(is the declared character set right?)"
         )
 
 
