@@ -61,6 +61,9 @@ PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # An RFC 9110 token; anything else is refused by the HTTP client at request time.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# A year: longer deadlines or intervals are mistakes, and a huge timeout would
+# let one dead server hold a poll slot for ever.
+MAX_DURATION_SECONDS = 365 * 86400
 DURATION = re.compile(
     r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m(?!s))?(?:([0-9]+)s)?(?:([0-9]+)ms)?"
 )
@@ -142,11 +145,13 @@ def parse_duration(text: str) -> float:
     match = DURATION.fullmatch(text)
     if match is None or not any(match.groups()):
         raise ValueError(f"not a duration: {text!r}")
+    if len(text) > 32:
+        raise ValueError(f"duration too long: {text[:32]!r}...")
     days, hours, minutes, seconds, millis = (int(part or 0) for part in match.groups())
-    try:
-        return days * 86400 + hours * 3600 + minutes * 60 + seconds + millis / 1000
-    except OverflowError:
-        raise ValueError(f"duration too long: {text!r}") from None
+    total = days * 86400 + hours * 3600 + minutes * 60 + seconds + millis / 1000
+    if total > MAX_DURATION_SECONDS:
+        raise ValueError(f"duration too long: {text!r} (at most 365d)")
+    return total
 
 
 def bundled_config_path() -> str:

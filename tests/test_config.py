@@ -919,3 +919,9 @@ def test_anchors_and_aliases_within_limits_still_work(tmp_path: Path) -> None:
     )
 
     assert config.provider("aws").labels == (("tier", "critical"),)
+
+
+@pytest.mark.parametrize("text", ["366d", "9" * 300 + "s", "1000000h"])
+def test_durations_longer_than_a_year_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration(text)
