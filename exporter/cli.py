@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -87,13 +88,20 @@ def _concurrency_option(function: F) -> F:
     )(function)  # fmt: skip
 
 
+def _version_option(function: F) -> F:
+    return click.version_option(
+        __version__, "--version", prog_name="status-page-exporter"
+    )(function)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="status-page-exporter")
+@_version_option
 def main() -> None:
     """Export vendors' status pages (Atom and RSS feeds) as Prometheus metrics."""
 
 
 @main.command(name="serve")
+@_version_option
 @_config_option
 @_flag("web.listen-address", default=":9747", help="Address to serve HTTP on.")
 @_flag(
@@ -135,6 +143,7 @@ def serve_command(**flags: Any) -> None:
     config_file = flags["config_file"] or bundled_config_path()
     config = _load_or_exit(config_file)
     options = _serve_options(config_file, flags)
+    _require_writable_events_file(options.events_file)
     try:
         asyncio.run(serve(options, config))
     except (OSError, ExporterError) as error:
@@ -152,6 +161,20 @@ def _exit_now() -> None:
     sys.stdout.flush()
     logging.shutdown()
     os._exit(0)
+
+
+def _require_writable_events_file(target: str) -> None:
+    """Fail at start-up, not at the first event, when the events file is unusable."""
+    if target == "-":
+        return
+    try:
+        with open(target, "ab"):
+            pass
+    except OSError as error:
+        raise click.BadParameter(
+            f"cannot append to {target!r}: {error.strerror}",
+            param_hint="--events.file",
+        ) from None
 
 
 def _serve_options(config_file: str, flags: dict[str, Any]) -> ServeOptions:
@@ -183,11 +206,12 @@ def _load_or_exit(path: str) -> Config:
         for problem in error.problems:
             click.echo(problem, err=True)
         sys.exit(2)
-    log.info("config loaded path=%s providers=%d", path, len(config.providers))
+    log.info("config loaded path=%r providers=%d", path, len(config.providers))
     return config
 
 
 @main.command()
+@_version_option
 @_config_option
 def check(config_file: str | None) -> None:
     """Validate the providers file: exit 0, or 2 with every problem."""
@@ -197,16 +221,16 @@ def check(config_file: str | None) -> None:
 
 
 @main.command()
+@_version_option
 @_config_option
-@click.option(
-    "--output",
+@_flag(
+    "output",
     type=click.Choice(["table", "json"]),
     default="table",
-    show_default=True,
     help="How to print open incidents.",
 )
-@click.option(
-    "--textfile",
+@_flag(
+    "textfile",
     type=click.Path(dir_okay=False),
     default=None,
     help="Also write the metrics here, in node_exporter textfile format.",
@@ -217,7 +241,9 @@ def once(**flags: Any) -> None:
     """Poll every provider once, print open incidents; exit 1 if any failed."""
     configure(flags["log_level"], flags["log_format"])
     config = _load_or_exit(flags["config_file"] or bundled_config_path())
-    collector = SnapshotCollector(Snapshot(__version__))
+    collector = SnapshotCollector(
+        Snapshot(__version__, reload_success_time=time.time())
+    )
     settings = Settings(min_interval=0, concurrency=flags["poll_concurrency"])
     asyncio.run(_poll_once(config, collector, settings))
     views = collector.snapshot.providers
@@ -272,10 +298,12 @@ def _table_report(collector: SnapshotCollector) -> str:
             )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-        + row[5]
+        "  ".join(
+            [*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)),
+             row[5]]
+        )
         for row in rows
-    ]
+    ]  # fmt: skip
     if len(rows) == 1:
         lines.append("(no open incidents)")
     return "\n".join(lines + failed)

@@ -54,8 +54,12 @@ RESERVED_LABELS = frozenset(
         "event",
         "reason",
         "code",
+        "components",
+        "version",
     }
 )
+# Prometheus sets these on every scraped series; a metric's own would be renamed.
+TARGET_LABELS = frozenset({"job", "instance"})
 
 PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -651,6 +655,8 @@ def _label_name_problem(name: str) -> str | None:
         return "names starting with '__' are reserved by Prometheus"
     if name in RESERVED_LABELS:
         return "is already a label of the exporter's own metrics"
+    if name in TARGET_LABELS:
+        return "is set by Prometheus on every scraped series (job, instance)"
     return None
 
 

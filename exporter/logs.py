@@ -1,31 +1,53 @@
-"""Operator logs on standard error, as logfmt or JSON lines."""
+"""Operator logs on standard error, as logfmt or JSON lines.
+
+Messages are written as `what happened key=value key=value`; the formatters lift
+the key=value pairs into fields of their own, so `provider` or `reason` can be
+filtered on in any log store.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime, timezone
 
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("logfmt", "json")
+_FIELD = re.compile(r"""(?:^|\s)(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S*)""")
+
+
+def split_fields(message: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split `text key=value ...` into the text and its fields, quotes removed."""
+    fields = [(m.group(1), _unquote(m.group(2))) for m in _FIELD.finditer(message)]
+    first = _FIELD.search(message)
+    text = message[: first.start()].strip() if first else message
+    return text, fields
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1].replace("\\'", "'").replace('\\"', '"')
+    return value
 
 
 class LogfmtFormatter(logging.Formatter):
-    """Write `time=... level=... logger=... msg="..."` lines."""
+    """Write `time=... level=... logger=... msg="..." key=value` lines."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        fields = [
+        text, fields = split_fields(record.getMessage())
+        pairs = [
             ("time", _timestamp(record)),
             ("level", record.levelname.lower()),
             ("logger", record.name),
-            ("msg", record.getMessage()),
+            ("msg", text),
+            *fields,
         ]
-        line = " ".join(f"{key}={_quote(value)}" for key, value in fields)
         if record.exc_info:
-            line += " exc=" + _quote(self.formatException(record.exc_info))
-        return line
+            pairs.append(("exc", self.formatException(record.exc_info)))
+        return " ".join(f"{key}={_quote(value)}" for key, value in pairs)
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,12 +55,15 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
+        text, fields = split_fields(record.getMessage())
         entry = {
             "time": _timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": text,
         }
+        for key, value in fields:
+            entry.setdefault(key, value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -296,7 +296,7 @@ class Poller:
             if not self.delivery_pending:
                 log.error(
                     "cannot write the events file, events wait in the state file "
-                    "path=%s err=%r",
+                    "path=%r err=%r",
                     self.events.target, str(error),
                 )  # fmt: skip
             self.delivery_pending = True

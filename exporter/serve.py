@@ -136,7 +136,7 @@ async def serve(options: ServeOptions, config: Config) -> None:
         raise
     await exporter.start_polling()
     log.info(
-        "listening address=%s providers=%d version=%s",
+        "listening address=%r providers=%d version=%s",
         options.listen_address, len(config.providers), __version__,
     )  # fmt: skip
     stop = asyncio.Event()

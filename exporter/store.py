@@ -288,7 +288,7 @@ def _open_or_set_aside(path: str) -> sqlite3.Connection:
         aside = f"{path}.corrupt-{int(time.time())}"
         log.error(
             "state file unreadable, moved aside; starting a fresh baseline "
-            "path=%s moved_to=%s err=%r",
+            "path=%r moved_to=%r err=%r",
             path, aside, str(error),
         )  # fmt: skip
         _move_aside(path, aside)

@@ -52,9 +52,9 @@ def build_app(
     app.router.add_get("/-/ready", ready)
     app.router.add_get("/api/v1/incidents", incidents)
     app.router.add_get("/api/v1/events", events)
-    if lifecycle:
-        app.router.add_post("/-/reload", reload_config)
-        app.router.add_put("/-/reload", reload_config)
+    reload_route = reload_config if lifecycle else lifecycle_disabled
+    app.router.add_post("/-/reload", reload_route)
+    app.router.add_put("/-/reload", reload_route)
     return app
 
 
@@ -82,6 +82,11 @@ async def ready(request: web.Request) -> web.Response:
     if request.app[POLLER].ready.is_set():
         return web.Response(text="Ready.\n")
     return web.Response(status=503, text="Not ready: first polls still running.\n")
+
+
+async def lifecycle_disabled(request: web.Request) -> web.Response:
+    """Refuse /-/reload unless --web.enable-lifecycle was given, as Prometheus does."""
+    return web.Response(status=403, text="Lifecycle API is not enabled.\n")
 
 
 async def reload_config(request: web.Request) -> web.Response:

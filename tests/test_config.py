@@ -925,3 +925,17 @@ def test_anchors_and_aliases_within_limits_still_work(tmp_path: Path) -> None:
 def test_durations_longer_than_a_year_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="too long"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("label", ["job", "instance", "components"])
+def test_labels_that_prometheus_or_the_exporter_set_are_refused(
+    tmp_path: Path, label: str
+) -> None:
+    config = tmp_path / "providers.yaml"
+    config.write_text(
+        "providers:\n  acme:\n    url: https://status.acme.test/history.atom\n"
+        f"    labels:\n      {label}: x\n"
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert f"label '{label}'" in refused.value.problems[0]
