@@ -89,8 +89,15 @@ def statuspage_atom(
     ).encode()
 
 
+def _published(incident: ScriptedIncident) -> datetime:
+    """Statuspage publishes an upcoming maintenance at its window start."""
+    if incident.scheduled_for and not incident.updates[1:]:
+        return incident.scheduled_for[0]
+    return max(u.at for u in incident.updates)
+
+
 def _atom_entry(incident: ScriptedIncident, host: str) -> str:
-    published = max(u.at for u in incident.updates)
+    published = _published(incident)
     return (
         "  <entry>\n"
         f"    <id>tag:{host},2005:Incident/{incident.number}</id>\n"
@@ -113,7 +120,7 @@ def statuspage_rss(
         "<item>"
         f"<title>{html.escape(i.title)}</title>"
         f"<description>{html.escape(history_html(i))}</description>"
-        f"<pubDate>{format_datetime(max(u.at for u in i.updates))}</pubDate>"
+        f"<pubDate>{format_datetime(_published(i))}</pubDate>"
         f"<link>https://{host}/incidents/{i.code}</link>"
         f"<guid>https://{host}/incidents/{i.code}</guid>"
         "</item>"

@@ -56,7 +56,7 @@ EXPECTED: dict[str, list[tuple[object, ...]]] = {
     ],
     "statuspage-history-github-2025-05-23-upcoming-maintenance.atom": [
         ("67vdd3b7d1zq", "maintenance", "scheduled", "maintenance",
-         "2025-05-22T15:26:00Z", "2025-05-22T15:26:24Z", None,
+         "2025-05-28T16:30:00Z", "2025-05-22T15:26:24Z", None,
          NO_COMPONENTS),
         ("cbdzqm5fw0fm", "incident", "resolved", "minor",
          "2025-05-22T07:42:00Z", "2025-05-22T09:17:56Z", "2025-05-22T09:17:00Z",
@@ -73,7 +73,7 @@ EXPECTED: dict[str, list[tuple[object, ...]]] = {
     ],
     "statuspage-history-github-2025-05-29-maintenance-in-progress.atom": [
         ("67vdd3b7d1zq", "maintenance", "in_progress", "maintenance",
-         "2025-05-22T15:26:00Z", "2025-05-28T16:30:22Z", None,
+         "2025-05-28T16:30:00Z", "2025-05-28T16:30:22Z", None,
          NO_COMPONENTS),
         ("l5jqk83qnfzd", "incident", "resolved", "minor",
          "2025-05-28T11:11:00Z", "2025-05-28T14:43:08Z", "2025-05-28T14:43:00Z",

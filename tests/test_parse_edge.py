@@ -830,3 +830,18 @@ def test_huge_titles_and_ids_are_cut_to_label_sizes() -> None:
     (incident,) = parse_feed(body, now=NOW)
     assert len(incident.title) <= 300
     assert len(incident.id) <= 128
+
+
+def test_maintenance_starts_at_its_window_then_when_it_began() -> None:
+    from tests.feeds import ScriptedIncident, statuspage_atom, utc
+
+    window = (utc("2026-01-20T02:00:00"), utc("2026-01-20T04:00:00"))
+    work = ScriptedIncident("mnt1", "Database upgrade", scheduled_for=window).post(
+        "Scheduled", "We will upgrade the database.", utc("2026-01-10T09:00:00")
+    )
+    (upcoming,) = parse_feed(statuspage_atom([work]), now=NOW)
+    assert (upcoming.status, upcoming.started_at) == ("scheduled", window[0])
+    work.post("In progress", "Upgrade under way.", utc("2026-01-20T02:03:00"))
+    (running,) = parse_feed(statuspage_atom([work]), now=NOW)
+    assert running.status == "in_progress"
+    assert running.started_at == utc("2026-01-20T02:03:00")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import urlsplit
 
 from exporter.model import CLOSED_STATUSES, Incident
@@ -35,6 +37,14 @@ _PARAGRAPH_HEAD = re.compile(
     re.I,
 )
 _SCHEDULED_HEADER = re.compile(r"THIS IS A SCHEDULED EVENT", re.I)
+# How far ahead of its announcement a maintenance window may lie.
+WINDOW_LEAD = timedelta(days=330)
+_SCHEDULED_START = re.compile(
+    r"THIS IS A SCHEDULED EVENT\s+(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})"
+    r"(?:,\s*(?P<year>\d{4}))?,\s*(?P<hour>\d{1,2}):(?P<minute>\d{2})"
+    r"\s*(?P<meridiem>[AP]M\b)?\s*(?P<zone>[A-Z]{2,5}|[+-]\d{2}:?\d{2})?",
+    re.I,
+)
 _INCIDENT_CODE = re.compile(r"/incidents/([A-Za-z0-9]+)/*$")
 # Statuspage's automated component sentences, e.g. "Codespaces is experiencing
 # degraded performance" and "reports of degraded availability for Pages".
@@ -85,7 +95,9 @@ def incident_from_entry(entry: Entry, *, now: datetime) -> Incident:
         status=status,
         impact="maintenance" if kind == "maintenance" else _impact(updates),
         url=display_url(entry.link),
-        started_at=_oldest_time(updates),
+        started_at=_maintenance_start(entry, updates)
+        if kind == "maintenance"
+        else _oldest_time(updates),
         updated_at=entry.updated or _newest_time(updates) or entry.published,
         resolved_at=_resolved_at(status, updates),
         components=components_named(updates),
@@ -108,7 +120,7 @@ def posted_updates(html: str, *, before: datetime) -> list[PostedUpdate]:
     updates = []
     for index, head in enumerate(heads):
         body_end = heads[index + 1].start() if index + 1 < len(heads) else None
-        posted_at = _posted_at(head, before)
+        posted_at = _posted_at(head.groupdict(), before)
         # Each older paragraph is placed before the newer one, so a history
         # that runs across New Year steps back into the previous year.
         before = posted_at or before
@@ -117,7 +129,7 @@ def posted_updates(html: str, *, before: datetime) -> list[PostedUpdate]:
     return updates
 
 
-def _posted_at(head: re.Match[str], before: datetime) -> datetime | None:
+def _posted_at(head: Mapping[str, Any], before: datetime) -> datetime | None:
     month = MONTHS.get(head["month"][:3].lower())
     if month is None:
         return None
@@ -155,6 +167,25 @@ def _impact(updates: list[PostedUpdate]) -> str:
     # Every paragraph counts: the newest one of a resolved incident usually
     # says only that it has been resolved.
     return impact_from_text(*(update.text for update in updates))
+
+
+def _maintenance_start(entry: Entry, updates: list[PostedUpdate]) -> datetime | None:
+    """Return when a maintenance began, or the start of its announced window."""
+    began = [
+        u.posted_at
+        for u in updates
+        if label_status(u.label) == "in_progress" and u.posted_at is not None
+    ]
+    if began:
+        return min(began)
+    window = _SCHEDULED_START.search(_VAR_TAG.sub("", entry.html))
+    announced = _oldest_time(updates) or entry.updated or entry.published
+    if window is not None and announced is not None:
+        # The header's date has no year: take the first one that does not put
+        # the window long before its announcement.
+        fields = {**window.groupdict(), "zone": window["zone"] or "UTC"}
+        return _posted_at(fields, announced + WINDOW_LEAD)
+    return _oldest_time(updates)
 
 
 def _oldest_time(updates: list[PostedUpdate]) -> datetime | None:
