@@ -262,6 +262,16 @@ class Poller:
     # -- recording --------------------------------------------------------------
 
     async def _record(self, state: ProviderState, outcome: Outcome) -> None:
+        before = (state.record, Health.from_json(state.health.to_json()))
+        try:
+            await self._record_changes(state, outcome)
+        except BaseException:
+            # Nothing was stored: forget the validators and hash of this poll too,
+            # so the next one fetches and compares the same content again.
+            state.record, state.health = before
+            raise
+
+    async def _record_changes(self, state: ProviderState, outcome: Outcome) -> None:
         now = datetime.now(timezone.utc)
         health = state.health
         health.polls += 1

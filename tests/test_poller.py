@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
+from exporter.store import StateStore
 from tests.feeds import ScriptedIncident, statuspage_atom, utc
 from tests.feedserver import HTML_ERROR_PAGE, Failure
 from tests.harness import Harness, provider_for
@@ -246,3 +248,19 @@ async def test_first_answer_304_or_empty_makes_no_baseline(harness, server) -> N
     assert [(e["event"], e["incident"]["id"]) for e in harness.events()] == [
         ("opened", "new")
     ]
+
+
+async def test_poll_that_could_not_be_stored_is_fetched_again(harness, server) -> None:
+    incident = outage()
+    server.publish("vendor.atom", statuspage_atom([incident]))
+    await harness.poll()
+    incident.post("Resolved", "Fixed.", utc("2026-03-01T11:00:00"))
+    server.publish("vendor.atom", statuspage_atom([incident]))
+    store = harness.poller.store
+    path = str(harness.tmp / "state.db")
+    store.connection.close()  # the disk went away under the state file
+    with pytest.raises(Exception, match="closed"):
+        await harness.poll()
+    store.connection = StateStore(path).connection
+    await harness.poll()
+    assert [e["event"] for e in harness.events()] == ["opened", "resolved"]
