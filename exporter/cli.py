@@ -177,6 +177,13 @@ def _require_writable_events_file(target: str) -> None:
         ) from None
 
 
+def _require_writable_folder(path: str, flag: str) -> None:
+    """Fail before polling when a file cannot be written into its folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"cannot write into {folder!r}", param_hint=flag)
+
+
 def _serve_options(config_file: str, flags: dict[str, Any]) -> ServeOptions:
     try:
         split_listen_address(flags["web_listen_address"])
@@ -241,6 +248,8 @@ def once(**flags: Any) -> None:
     """Poll every provider once, print open incidents; exit 1 if any failed."""
     configure(flags["log_level"], flags["log_format"])
     config = _load_or_exit(flags["config_file"] or bundled_config_path())
+    if flags["textfile"]:
+        _require_writable_folder(flags["textfile"], "--textfile")
     collector = SnapshotCollector(
         Snapshot(__version__, reload_success_time=time.time())
     )

@@ -357,9 +357,8 @@ def _read_provider(
         return None
     if "url" not in fields:
         where.key("url").problem(key_node, "is required")
-        return None
-
-    url = _read_url(fields["url"], where.key("url"))
+    url = _read_url(fields["url"], where.key("url")) if "url" in fields else None
+    # The other keys are checked even without a url, so every problem shows.
     settings = _read_settings(fields, defaults, where)
     display_name = _setting(fields, "name", _read_display_name, name, where)
     if url is None:

@@ -116,7 +116,9 @@ def split_listen_address(address: str) -> tuple[str | None, int]:
     """Split `host:port`, `:port` or `[v6]:port`; an empty host means all."""
     host, _, port = address.rpartition(":")
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"invalid listen address {address!r}: needs host:port")
+        raise ValueError(
+            f"invalid listen address {address!r}: needs host:port, port 1-65535"
+        )
     host = host.strip("[]")
     return (host or None), int(port)
 

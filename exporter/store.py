@@ -341,8 +341,21 @@ def _prepare(connection: sqlite3.Connection) -> None:
     # WAL with NORMAL survives a killed process; only a power loss may drop
     # the last transactions, which the next poll finds again.
     connection.execute("PRAGMA synchronous = NORMAL")
+    _refuse_foreign(connection)
     connection.executescript(SCHEMA)
     _check_shape(connection)
+
+
+def _refuse_foreign(connection: sqlite3.Connection) -> None:
+    """Refuse a database that holds tables but is not a state file of ours."""
+    tables = {
+        row[0]
+        for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    }
+    if tables and "meta" not in tables:
+        raise _CorruptState(f"not a state file of this exporter: {sorted(tables)}")
 
 
 def _check_shape(connection: sqlite3.Connection) -> None:

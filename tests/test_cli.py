@@ -131,3 +131,9 @@ def test_serve_refuses_a_bad_duration_flag() -> None:
     result = run("serve", "--poll.min-interval=often")
     assert result.returncode == 2
     assert "not a duration" in result.stderr
+
+
+def test_once_refuses_a_textfile_in_a_missing_folder(tmp_path: Path) -> None:
+    result = run("once", f"--textfile={tmp_path / 'missing' / 'x.prom'}")
+    assert result.returncode == 2
+    assert "--textfile" in result.stderr and "Traceback" not in result.stderr

@@ -939,3 +939,13 @@ def test_labels_that_prometheus_or_the_exporter_set_are_refused(
     with pytest.raises(ConfigError) as refused:
         load_config(config)
     assert f"label '{label}'" in refused.value.problems[0]
+
+
+def test_provider_without_url_still_gets_its_other_keys_checked(tmp_path: Path) -> None:
+    config = tmp_path / "providers.yaml"
+    config.write_text("providers:\n  acme:\n    interval: 2y\n    format: json\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    text = "\n".join(refused.value.problems)
+    assert "key 'url': is required" in text
+    assert "key 'interval'" in text and "key 'format'" in text

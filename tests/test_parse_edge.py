@@ -527,6 +527,8 @@ def test_components_come_from_automated_sentences_oldest_first() -> None:
     [
         ("Actions is experiencing degraded performance.", "minor"),
         ("We are seeing elevated error rates.", "minor"),
+        ("We are seeing elevated errors.", "minor"),
+        ("Increased latencies for API requests.", "minor"),
         ("Webhook deliveries are delayed.", "minor"),
         ("Some runs see delays.", "minor"),
         ("Pages is experiencing degraded availability.", "major"),

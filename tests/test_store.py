@@ -110,3 +110,17 @@ def test_a_batch_cut_short_by_a_full_disk_is_not_left_half_written(
                             text=True, timeout=60)  # fmt: skip
     assert "failed" in result.stdout, result.stderr
     assert (tmp_path / "events.jsonl").read_bytes() == b""
+
+
+def test_another_programs_database_is_moved_aside_not_adopted(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE foo (bar TEXT)")
+    other.commit()
+    other.close()
+    StateStore(str(path)).close()
+    (aside,) = tmp_path.glob("app.db.corrupt-*")
+    tables = sqlite3.connect(aside).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    assert [row[0] for row in tables] == ["foo"]

@@ -26,7 +26,7 @@ IMPACT_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "minor",
         (
             "degraded performance",
-            "(?:elevated|increased) (?:error|latency)",
+            "(?:elevated|increased) (?:errors?|error rates?|latency|latencies)",
             "delay(?:s|ed)?",
             "degraded",
             "degradation",
