@@ -153,7 +153,7 @@ def _provider_families(views: list[ProviderView]) -> Iterator[Metric]:
     )
     interval = GaugeMetricFamily(
         "statuspage_poll_interval_seconds",
-        "Configured time between two polls of the provider's feed.",
+        "Time between two polls of the provider's feed, after --poll.min-interval.",
         labels=["provider"],
     )
     for view in views:
@@ -183,7 +183,7 @@ def _poll_families(views: list[ProviderView]) -> Iterator[Metric]:
     yield _counted_by(
         "statuspage_responses",
         "HTTP responses from the provider's feed, by status code.",
-        "code", views, lambda h: h.responses,
+        "code", views, lambda h: h.responses, ("200", "304"),
     )  # fmt: skip
     yield _per_provider(
         CounterMetricFamily, "statuspage_content_changes",
@@ -227,7 +227,7 @@ def _counted_by(
     family = CounterMetricFamily(name, documentation, labels=["provider", label])
     for view in views:
         counts = table(view.health)
-        for key in keys or tuple(sorted(counts)):
+        for key in (*keys, *sorted(counts.keys() - set(keys))):
             family.add_metric([view.config.name, key], counts.get(key, 0))
     return family
 

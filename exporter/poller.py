@@ -12,6 +12,7 @@ import functools
 import hashlib
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ class Settings:
     min_interval: float = 15.0
     concurrency: int = 20
     expire_after: timedelta = timedelta(days=7)
+    prune_every: float = 6 * 3600.0
 
 
 @dataclasses.dataclass
@@ -94,6 +96,7 @@ class Poller:
         self.polled_once: set[str] = set()
         self.delivery_pending = False
         self.ready = asyncio.Event()
+        self.housekeeping: asyncio.Task[None] | None = None
 
     # -- life cycle -------------------------------------------------------------
 
@@ -105,14 +108,17 @@ class Poller:
         except OSError as error:
             log.error("cannot read the events file to recover it err=%r", str(error))
         await self.deliver_events()
-        await self.in_store(self.store.prune)
         for provider in config.providers:
             await self._add(provider)
         self._check_ready()
+        await self.prune()
+        self.housekeeping = asyncio.create_task(self._keep_house(), name="prune")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop every schedule, let running work end, flush the events file."""
         tasks = [s.task for s in self.states.values() if s.task is not None]
+        if self.housekeeping is not None:
+            tasks.append(self.housekeeping)
         for task in tasks:
             task.cancel()
         if tasks:
@@ -215,17 +221,42 @@ class Poller:
             self._check_ready()
             await asyncio.sleep(state.next_wait)
 
+    async def _keep_house(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.prune_every)
+            try:
+                await self.prune()
+            except sqlite3.Error as error:
+                log.error("cannot prune the state file err=%r", str(error))
+
+    async def prune(self) -> None:
+        """Forget long-closed incidents and old events, in the store and here."""
+        forgotten = await self.in_store(self.store.prune)
+        for provider, incident_id in forgotten:
+            state = self.states.get(provider)
+            if state is not None:
+                state.incidents.pop(incident_id, None)
+        if forgotten:
+            log.info("forgot long-closed incidents count=%d", len(forgotten))
+
     def _check_ready(self) -> None:
         if self.states and set(self.states) <= self.polled_once:
             self.ready.set()
 
     async def poll(self, state: ProviderState) -> Outcome:
         """Poll one provider once and record everything it found."""
-        started = time.monotonic()
-        async with self.semaphore:
-            outcome = await self._fetch_and_parse(state)
-        state.health.observe_duration(time.monotonic() - started)
-        await self._record(state, outcome)
+        before = (state.record, Health.from_json(state.health.to_json()))
+        try:
+            async with self.semaphore:
+                started = time.monotonic()
+                outcome = await self._fetch_and_parse(state)
+                state.health.observe_duration(time.monotonic() - started)
+            await self._record_changes(state, outcome)
+        except BaseException:
+            # Nothing was stored: forget this poll's counts, validators and hash
+            # too, so the next one fetches and compares the same content again.
+            state.record, state.health = before
+            raise
         return outcome
 
     async def _fetch_and_parse(self, state: ProviderState) -> Outcome:
@@ -260,16 +291,6 @@ class Poller:
         return Outcome("changed", result.validators, digest, tuple(incidents))
 
     # -- recording --------------------------------------------------------------
-
-    async def _record(self, state: ProviderState, outcome: Outcome) -> None:
-        before = (state.record, Health.from_json(state.health.to_json()))
-        try:
-            await self._record_changes(state, outcome)
-        except BaseException:
-            # Nothing was stored: forget the validators and hash of this poll too,
-            # so the next one fetches and compares the same content again.
-            state.record, state.health = before
-            raise
 
     async def _record_changes(self, state: ProviderState, outcome: Outcome) -> None:
         now = datetime.now(timezone.utc)

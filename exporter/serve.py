@@ -136,18 +136,18 @@ async def serve(options: ServeOptions, config: Config) -> None:
     except OSError:
         await runner.cleanup()
         raise
-    await exporter.start_polling()
-    log.info(
-        "listening address=%r providers=%d version=%s",
-        options.listen_address, len(config.providers), __version__,
-    )  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
+    await exporter.start_polling()
     loop.add_signal_handler(
         signal.SIGHUP, lambda: asyncio.ensure_future(exporter.reload())
     )
+    log.info(
+        "listening address=%r providers=%d version=%s",
+        options.listen_address, len(config.providers), __version__,
+    )  # fmt: skip
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()

@@ -211,22 +211,28 @@ class StateStore:
         with self.connection:
             self._set_meta("delivered", str(event_id))
 
-    def prune(self) -> None:
-        """Forget long-closed incidents that left their feed, and old events."""
+    def prune(self) -> list[tuple[str, str]]:
+        """Forget long-closed incidents that left their feed, and old events.
+
+        Return the (provider, incident) keys forgotten, so memory can follow.
+        """
         cutoff = time.time() - FORGET_CLOSED_AFTER_SECONDS
         delivered = self.delivered_cursor()
+        long_closed = (
+            "FROM incidents WHERE last_seen < ? AND json_extract(incident, "
+            "'$.status') IN ('resolved', 'postmortem', 'completed')"
+        )
         with self.connection:
-            self.connection.execute(
-                "DELETE FROM incidents WHERE last_seen < ? AND "
-                "json_extract(incident, '$.status') IN "
-                "('resolved', 'postmortem', 'completed')",
-                (cutoff,),
-            )
+            forgotten = self.connection.execute(
+                f"SELECT provider, id {long_closed}", (cutoff,)
+            ).fetchall()
+            self.connection.execute(f"DELETE {long_closed}", (cutoff,))
             self.connection.execute(
                 "DELETE FROM events WHERE id <= ? AND id NOT IN "
                 "(SELECT id FROM events ORDER BY id DESC LIMIT ?)",
                 (delivered, KEEP_EVENTS),
             )
+        return [(str(provider), str(key)) for provider, key in forgotten]
 
     def _meta(self, key: str) -> str | None:
         row = self.connection.execute(

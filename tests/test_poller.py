@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
+from exporter.poller import Settings
 from exporter.store import StateStore
 from tests.feeds import ScriptedIncident, statuspage_atom, utc
 from tests.feedserver import HTML_ERROR_PAGE, Failure
@@ -264,3 +265,105 @@ async def test_poll_that_could_not_be_stored_is_fetched_again(harness, server) -
     store.connection = StateStore(path).connection
     await harness.poll()
     assert [e["event"] for e in harness.events()] == ["opened", "resolved"]
+
+
+async def test_retry_after_decides_when_a_rate_limited_provider_is_polled_again(
+    harness, server
+) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    server.fail_next("vendor.atom", Failure(429, retry_after="1800"))
+    assert await harness.poll() == "down"
+    state = harness.poller.states["vendor"]
+    assert state.next_wait == 1800
+    assert (
+        harness.metric(
+            "statuspage_poll_failures_total", provider="vendor", reason="rate_limited"
+        )
+        == 1
+    )
+
+
+async def test_failures_back_off_and_a_success_returns_to_the_interval(
+    harness, server
+) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    state = harness.poller.states["vendor"]
+    waits = []
+    server.fail_always("vendor.atom", Failure(500))
+    for _ in range(6):
+        await harness.poll()
+        waits.append(state.next_wait)
+    assert waits[0] <= 60 < waits[-1] <= 600  # 1 interval up to the 10-interval cap
+    assert waits[-1] > 300
+    server.fail_always("vendor.atom", None)
+    assert await harness.poll() == "up"
+    assert state.next_wait == 60
+
+
+async def test_min_interval_raises_the_configured_interval(
+    tmp_path, server, session
+) -> None:
+    running = Harness(tmp_path, server, session)
+    running.poller.settings = dataclasses.replace(Settings(), min_interval=90.0)
+    await running.poller._add(running.config.providers[0], schedule=False)
+    assert running.poller.states["vendor"].interval == 90
+    assert running.metric("statuspage_poll_interval_seconds", provider="vendor") == 90
+    await running.poller.stop()
+
+
+async def test_304_and_200_counters_exist_before_any_response(
+    tmp_path, server, session
+) -> None:
+    running = Harness(tmp_path, server, session)
+    await running.poller._add(running.config.providers[0], schedule=False)
+    for code in ("200", "304"):
+        assert (
+            running.metric("statuspage_responses_total", provider="vendor", code=code)
+            == 0
+        )
+    await running.poller.stop()
+
+
+async def test_long_closed_incident_that_left_the_feed_is_forgotten(
+    harness, server
+) -> None:
+    old = ScriptedIncident("old", "Old").post(
+        "Resolved", "Fixed.", utc("2025-01-01T00:00:00")
+    )
+    server.publish("vendor.atom", statuspage_atom([old, outage()]))
+    await harness.poll()
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    store = harness.poller.store
+    with store.connection:
+        store.connection.execute(
+            "UPDATE incidents SET last_seen = 0 WHERE id IN ('old', 'inc1')"
+        )
+    await harness.poller.prune()
+    assert set(harness.poller.states["vendor"].incidents) == {"inc1"}
+    assert set(store.incidents("vendor")) == {"inc1"}  # open ones are never forgotten
+
+
+async def test_poll_that_could_not_be_stored_leaves_consistent_counters(
+    harness, server
+) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    harness.poller.store.connection.close()
+    with pytest.raises(Exception, match="closed"):
+        await harness.poll()
+    assert harness.metric("statuspage_polls_total", provider="vendor") == 1
+    assert (
+        harness.metric("statuspage_poll_duration_seconds_count", provider="vendor") == 1
+    )
+    assert (
+        harness.metric(
+            "statuspage_poll_duration_seconds_bucket", provider="vendor", le="+Inf"
+        )
+        == 1
+    )
+    harness.poller.store.connection = StateStore(
+        str(harness.tmp / "state.db")
+    ).connection
