@@ -224,7 +224,8 @@ def check(config_file: str | None) -> None:
     """Validate the providers file: exit 0, or 2 with every problem."""
     path = config_file or bundled_config_path()
     config = _load_or_exit(path)
-    click.echo(f"{path}: OK, {len(config.providers)} providers")
+    count = len(config.providers)
+    click.echo(f"{path}: OK, {count} provider{'' if count == 1 else 's'}")
 
 
 @main.command()

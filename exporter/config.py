@@ -564,8 +564,13 @@ def _read_duration(node: yaml.Node, where: _Where) -> float | None:
         return None
     try:
         seconds = parse_duration(text)
-    except ValueError:
-        where.problem(node, f"{text!r} is not a duration such as 500ms, 30s or 1h30m")
+    except ValueError as error:
+        if "too long" in str(error):
+            where.problem(node, f"{text!r} is too long: durations are at most 365d")
+        else:
+            where.problem(
+                node, f"{text!r} is not a duration such as 500ms, 30s or 1h30m"
+            )
         return None
     if seconds <= 0:
         where.problem(node, "must be longer than zero")

@@ -171,6 +171,17 @@ PROBLEM_CASES = [
         providers:
           github:
             url: https://www.githubstatus.com/history.atom
+            interval: 400d
+        """,
+        "4: provider 'github': key 'interval'",
+        "'400d' is too long: durations are at most 365d",
+        id="interval-over-a-year",
+    ),
+    pytest.param(
+        """\
+        providers:
+          github:
+            url: https://www.githubstatus.com/history.atom
             interval: 0s
         """,
         "4: provider 'github': key 'interval'",
