@@ -31,7 +31,9 @@ WORKDIR /var/lib/status-page-exporter
 VOLUME ["/var/lib/status-page-exporter"]
 EXPOSE 9747
 # The slim image has no curl; Python's urllib fails on anything but a 2xx answer.
+# The check asks the address the exporter listens on: the variable when it is set,
+# else the default of --web.listen-address, with a wildcard host read as loopback.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9747/-/healthy', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; host, _, port = os.environ.get('STATUS_PAGE_EXPORTER_WEB_LISTEN_ADDRESS', ':9747').rpartition(':'); host = host.strip('[]') or '127.0.0.1'; host = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(host, host); host = f'[{host}]' if ':' in host else host; urllib.request.urlopen(f'http://{host}:{port}/-/healthy', timeout=4)"]
 ENTRYPOINT ["status-page-exporter"]
 CMD ["serve"]

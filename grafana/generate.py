@@ -848,22 +848,30 @@ def responses_by_code(q: Scope) -> JSON:
 def exporter_health() -> JSON:
     """The exporter's own health: polls, failures, reloads and process resources."""
     q = scope('job=~"$job", instance=~"$instance"')
+    # The per-provider series also follow the provider variable.
+    qp = scope('job=~"$job", instance=~"$instance", provider=~"$provider"')
     instance = query_variable(
         "instance", "Instance",
         'label_values(statuspage_build_info{job=~"$job"}, instance)', multi=True,
     )  # fmt: skip
+    provider = query_variable(
+        "provider", "Provider",
+        'label_values(statuspage_up{job=~"$job", instance=~"$instance"}, provider)',
+        multi=True, all_value=".+",
+    )  # fmt: skip
     panels = [
         row("Exporter"),
-        *exporter_figures(q),
+        *exporter_figures(q, qp),
         row("Polling"),
         timeseries(
-            "Polls per second", "Polls of all feeds per second, by instance.",
-            "reqps", [target(q(
+            "Polls per second",
+            "Polls of the selected providers' feeds per second, by instance.",
+            "reqps", [target(qp(
                 "sum by (instance) "
                 "(rate(statuspage_polls_total{SEL}[$__rate_interval]))"
             ), "{{instance}}")],
         ),
-        failures_by_reason(q, width=12),
+        failures_by_reason(qp, width=12),
         timeline(
             "Configuration reloads",
             "Whether the last configuration load or reload succeeded.",
@@ -878,12 +886,12 @@ def exporter_health() -> JSON:
     return dashboard(
         EXPORTER_UID, "Status pages: exporter health",
         "Whether the exporter itself works: scrapes, polls, reloads and resources.",
-        [JOB_VARIABLE, instance], panels,
+        [JOB_VARIABLE, instance, provider], panels,
     )  # fmt: skip
 
 
-def exporter_figures(q: Scope) -> list[JSON]:
-    """The exporter's state in six numbers."""
+def exporter_figures(q: Scope, qp: Scope) -> list[JSON]:
+    """The exporter's state in six numbers; `qp` scopes the per-provider ones."""
     return [
         stat(
             "Scrape", "Whether Prometheus could scrape every selected instance.",
@@ -916,8 +924,8 @@ def exporter_figures(q: Scope) -> list[JSON]:
             thresholds=NEUTRAL,
         ),
         stat(
-            "Providers", "Providers configured.", "short",
-            target(q("count(statuspage_provider_info{SEL})")), thresholds=NEUTRAL,
+            "Providers", "Providers configured, of those selected.", "short",
+            target(qp("count(statuspage_provider_info{SEL})")), thresholds=NEUTRAL,
         ),
     ]  # fmt: skip
 

@@ -32,3 +32,20 @@ async def harness(
     running = Harness(tmp_path, server, session)
     yield running
     await running.poller.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the feed-change-to-notification times the alerting tests measured."""
+    measured = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "teardown"
+        for name, value in report.user_properties
+        if name == "feed_change_to_receiver_seconds"
+    ]
+    if not measured:
+        return
+    terminalreporter.write_sep("-", "feed change to receiver")
+    for what, seconds in measured:
+        terminalreporter.write_line(f"{what}: {seconds:.2f}s")

@@ -219,10 +219,14 @@ def accepts(arguments: list[str], env: dict[str, str] | None = None) -> str:
     return "" if answer.returncode == 0 else answer.stdout + answer.stderr
 
 
-def default_listen_port() -> int:
-    match = re.search(r"--web\.listen-address .*?default: \S*:(\d+)\]", serve_help())
+def default_listen_address() -> str:
+    match = re.search(r"--web\.listen-address .*?default: (\S*:\d+)\]", serve_help())
     assert match, serve_help()
-    return int(match[1])
+    return match[1]
+
+
+def default_listen_port() -> int:
+    return int(default_listen_address().rsplit(":", 1)[1])
 
 
 def test_the_image_command_line_is_one_the_cli_accepts() -> None:
@@ -237,9 +241,10 @@ def test_every_variable_the_image_sets_is_a_serve_flag() -> None:
 
 def test_the_exposed_port_and_health_check_match_the_exporter_defaults() -> None:
     assert exposed_port() == default_listen_port()
-    assert f"http://127.0.0.1:{exposed_port()}/-/healthy" in " ".join(
-        healthcheck_command()
-    )
+    _, _, script = healthcheck_command()
+    variable = ENV_PREFIX + "WEB_LISTEN_ADDRESS"
+    assert f"os.environ.get('{variable}', '{default_listen_address()}')" in script
+    assert "/-/healthy" in script
 
 
 # -- an exporter started the way the image starts it ------------------------------
@@ -336,18 +341,27 @@ def test_the_image_environment_sets_config_state_and_events(
     wait_until(opened_on_stdout, 15, "the opened event on standard output")
 
 
-def test_the_health_check_command_succeeds_against_the_exporter(
-    image_like: ImageLike,
-) -> None:
-    command = [
-        word.replace(f":{exposed_port()}/", f":{image_like.port}/")
-        for word in healthcheck_command()
-    ]
+def run_health_check(listen_address: str) -> subprocess.CompletedProcess[bytes]:
+    """Run the image's health check with the exporter's listen address set."""
+    command = healthcheck_command()
     assert command[0] == "python"
-    answer = subprocess.run(
-        [sys.executable, *command[1:]], capture_output=True, timeout=30, check=False
-    )
+    env = {**os.environ, ENV_PREFIX + "WEB_LISTEN_ADDRESS": listen_address}
+    return subprocess.run(
+        [sys.executable, *command[1:]], capture_output=True, timeout=30, env=env,
+        check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "", "0.0.0.0"])
+def test_the_health_check_asks_the_address_the_exporter_listens_on(
+    image_like: ImageLike, host: str
+) -> None:
+    answer = run_health_check(f"{host}:{image_like.port}")
     assert answer.returncode == 0, answer.stderr
+
+
+def test_the_health_check_fails_where_no_exporter_listens() -> None:
+    assert run_health_check(f"127.0.0.1:{free_port()}").returncode != 0
 
 
 def test_the_probe_paths_answer_while_the_exporter_runs(image_like: ImageLike) -> None:
@@ -464,6 +478,37 @@ def test_alertmanager_reads_the_example_config_and_its_templates() -> None:
     for pattern in loaded["templates"]:
         folder = host_path("alertmanager", str((inside.parent / pattern).parent))
         assert list(folder.glob(PurePosixPath(pattern).name)), pattern
+
+
+def alertmanager_secret_files() -> set[PurePosixPath]:
+    """Return the secret files the example Alertmanager configuration reads."""
+    config = yaml.safe_load((ROOT / "alerts/alertmanager.yml").read_text())
+    return {
+        PurePosixPath(settings[key])
+        for receiver in config["receivers"]
+        for kind in ("slack_configs", "pagerduty_configs")
+        for settings in receiver.get(kind, [])
+        for key in ("api_url_file", "routing_key_file")
+        if key in settings
+    }
+
+
+def commented_secrets_mount() -> tuple[Path, PurePosixPath]:
+    """Return (host folder, container folder) of the mount a user uncomments."""
+    (inside,) = {path.parent for path in alertmanager_secret_files()}
+    text = (DEPLOY / "compose.yaml").read_text()
+    pattern = rf"^\s*#\s*- (\./[\w./-]+):{re.escape(str(inside))}:ro$"
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match, f"compose.yaml has no commented mount of {inside}"
+    return (DEPLOY / match[1]).resolve(), inside
+
+
+def test_the_secrets_mount_to_uncomment_is_where_alertmanager_reads_them() -> None:
+    folder, inside = commented_secrets_mount()
+    assert folder == DEPLOY / "alertmanager-secrets"
+    assert str(inside) not in [
+        m.split(":")[1] for m in service("alertmanager")["volumes"]
+    ]
 
 
 def test_grafana_shows_the_provisioned_dashboards_to_anonymous_viewers() -> None:
@@ -627,10 +672,36 @@ def check_command(words: list[str], image_like: ImageLike) -> list[str]:
     if words[:3] == ["kubectl", "create", "configmap"]:
         ok = f"name: {words[3]}" in (KUBERNETES / "deployment.yaml").read_text()
         return [] if ok else [f"deployment.yaml does not name {words[3]}"]
+    if words[:2] == ["install", "-d"]:
+        return check_secrets_folder(words)
+    if words[0] == "printf":
+        return check_secret_file(words)
     if words[0] == "curl":
         path = "/" + words[-1].split(f"localhost:{exposed_port()}/", 1)[1]
         return [] if image_like.status(path) == 200 else [f"{path} does not answer"]
     return ["not a command this test knows"]
+
+
+def check_secrets_folder(words: list[str]) -> list[str]:
+    """Check `install -d -m MODE FOLDER`: the folder compose would mount."""
+    folder, _ = commented_secrets_mount()
+    problems = [] if (ROOT / words[-1]).resolve() == folder else [f"not {folder}"]
+    return problems + ([] if words[2:4] == ["-m", "0755"] else ["unreadable"])
+
+
+def check_secret_file(words: list[str]) -> list[str]:
+    """Check `printf ... | install -m MODE /dev/stdin FILE`: a file Alertmanager reads
+    from the mounted folder, readable by the image's user."""
+    folder, inside = commented_secrets_mount()
+    wanted = {inside / path.name for path in alertmanager_secret_files()}
+    target = (ROOT / words[-1]).resolve()
+    piped = words[words.index("|") + 1 :] if "|" in words else []
+    problems = [] if target.parent == folder else [f"not in {folder}"]
+    if inside / target.name not in wanted:
+        problems.append(f"alertmanager.yml reads no {target.name}")
+    if piped[:4] != ["install", "-m", "0644", "/dev/stdin"]:
+        problems.append("not written readable by all")
+    return problems
 
 
 def test_the_readme_container_commands_are_what_a_user_types(

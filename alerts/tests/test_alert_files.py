@@ -19,6 +19,7 @@ RULE_TESTS = sorted((ALERTS / "tests").glob("*.yml"))
 ALERTMANAGER_CONFIG = ALERTS / "alertmanager.yml"
 TEMPLATES = ALERTS / "templates" / "*.tmpl"
 README = ROOT / "README.md"
+PYPROJECT = ROOT / "pyproject.toml"
 PREFIX = "Statuspage"
 REQUIRED_ANNOTATIONS = {"summary", "description", "runbook_url"}
 
@@ -82,6 +83,14 @@ def render(template: str, alerts: list[dict[str, Any]], folder: Path) -> str:
         "amtool", "template", "render", f"--template.glob={TEMPLATES}",
         f"--template.data={path}", f'--template.text={{{{ template "{template}" . }}}}',
     )  # fmt: skip
+
+
+def declared_documentation() -> str:
+    """Return the Documentation URL that pyproject.toml declares."""
+    text = PYPROJECT.read_text()
+    match = re.search(r'^Documentation = "([^"]+)"$', text, flags=re.MULTILINE)
+    assert match, "pyproject.toml declares no Documentation URL in [project.urls]"
+    return match[1]
 
 
 def markdown_anchors(text: str) -> set[str]:
@@ -154,7 +163,7 @@ def test_every_runbook_url_points_at_a_runbook_section() -> None:
     anchors = markdown_anchors(docs)
     for rule in alerting_rules():
         base, _, anchor = rule["annotations"]["runbook_url"].partition("#")
-        assert base.endswith("/README.md"), rule["alert"]
+        assert base == declared_documentation(), rule["alert"]
         assert anchor in anchors, f"{rule['alert']}: no section #{anchor}"
 
 
