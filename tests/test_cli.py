@@ -37,9 +37,7 @@ def test_check_accepts_the_shipped_catalogue() -> None:
 def test_check_counts_providers_in_words(tmp_path: Path) -> None:
     config = tmp_path / "providers.yaml"
     config.write_text("providers:\n  acme:\n    url: https://status.acme.test/x\n")
-    assert run("check", f"--config.file={config}").stdout.endswith(
-        ": OK, 1 provider\n"
-    )
+    assert run("check", f"--config.file={config}").stdout.endswith(": OK, 1 provider\n")
 
 
 def test_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
