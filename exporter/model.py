@@ -100,7 +100,9 @@ def rfc3339(moment: datetime | None) -> str | None:
     """Format an aware datetime as RFC 3339 in UTC, or None."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, unlike strftime("%Y"), writes every year with four digits.
+    utc = moment.astimezone(timezone.utc).replace(microsecond=0, tzinfo=None)
+    return utc.isoformat() + "Z"
 
 
 def parse_rfc3339(text: str | None) -> datetime | None:

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from exporter.model import Incident, worse_impact
 
 OPENED, UPDATED, RESOLVED = "opened", "updated", "resolved"
+# How far ahead of ours a status page's clock may run and still order updates.
+CLOCK_SKEW = timedelta(minutes=5)
 EVENTS = (OPENED, UPDATED, RESOLVED)
 
 
@@ -110,7 +112,7 @@ def _compare(
 ) -> tuple[Incident, list[Change]]:
     if old is None:
         return _first_sight(fresh, first_poll, now, expire_after)
-    if _is_older_version(old, fresh):
+    if _is_older_version(old, fresh, now):
         return old, []
     incident = _merge(old, fresh)
     if old.is_open and _is_stale_without_status(incident, now, expire_after):
@@ -137,12 +139,16 @@ def _first_sight(
     return fresh, [Change(OPENED, fresh), Change(RESOLVED, fresh)]
 
 
-def _is_older_version(old: Incident, fresh: Incident) -> bool:
-    """Tell a stale copy of the feed (a lagging mirror or cache) from news."""
+def _is_older_version(old: Incident, fresh: Incident, now: datetime) -> bool:
+    """Tell a stale copy of the feed (a lagging mirror or cache) from news.
+
+    A known time in the future (a vendor's clock ahead of ours) orders nothing:
+    trusting it would ignore every real update until that time had passed.
+    """
     return (
         old.updated_at is not None
         and fresh.updated_at is not None
-        and fresh.updated_at < old.updated_at
+        and fresh.updated_at < old.updated_at <= now + CLOCK_SKEW
     )
 
 

@@ -847,3 +847,96 @@ def test_maintenance_starts_at_its_window_then_when_it_began() -> None:
     (running,) = parse_feed(statuspage_atom([work]), now=NOW)
     assert running.status == "in_progress"
     assert running.started_at == utc("2026-01-20T02:03:00")
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:00:00Z", "0001-01-01T00:00:00Z", "1969-07-20T20:17:00Z"]
+)
+def test_implausible_times_are_unknown_not_a_crash(moment: str) -> None:
+    body = statuspage_feed(
+        paragraph("Feb 1, 10:00 UTC", "Investigating", "Errors."), published=moment
+    )
+    found = only_incident(body)
+    assert found.updated_at is None or found.updated_at.year == 2026
+    assert found.status == "investigating"
+
+
+def test_history_paragraph_with_an_implausible_year_has_no_time() -> None:
+    markup = (
+        "<p><small>Feb 1, 9999, 10:00 UTC</small><br><strong>Investigating</strong>"
+        " - Errors.</p>"
+    )
+    found = only_incident(statuspage_feed(markup))
+    assert found.status == "investigating" and found.started_at is None
+
+
+def test_meridiem_and_zone_after_a_history_time_are_read() -> None:
+    markup = (
+        "<p><small>Feb 1, 3:05  PM   PST </small><br><strong> Identified </strong>"
+        " - Found it.</p>"
+    )
+    found = only_incident(statuspage_feed(markup))
+    assert found.status == "identified"
+    assert rfc3339(found.started_at) == "2026-02-01T23:05:00Z"
+
+
+def test_every_year_is_written_so_that_it_reads_back() -> None:
+    moment = datetime(1, 1, 1, tzinfo=timezone.utc)
+    assert rfc3339(moment) == "0001-01-01T00:00:00Z"
+
+
+def test_incident_keeps_its_id_when_another_entry_shares_its_last_segment() -> None:
+    incident = rss_item(
+        "[Investigating] API errors", link="https://g.example.test/incidents/123",
+        pub_date="Sun, 01 Mar 2026 10:00:00 GMT", body="Errors.",
+    )  # fmt: skip
+    notice = rss_item(
+        "Planned work", link="https://g.example.test/notices/123",
+        pub_date="Sun, 01 Mar 2026 11:00:00 GMT", body="Later.",
+    )  # fmt: skip
+    alone = parse_feed(rss(incident), now=NOW)
+    together = parse_feed(rss(notice + incident), now=NOW)
+    assert [i.id for i in alone] == ["123"]
+    assert {i.title: i.id for i in together}["[Investigating] API errors"] == "123"
+    assert len({i.id for i in together}) == 2
+
+
+def test_a_feed_of_thousands_of_entries_keeps_the_newest_thousand() -> None:
+    items = "".join(
+        rss_item(
+            f"[Investigating] Outage {n}",
+            link=f"https://g.example.test/i/{n}",
+            pub_date="Sun, 01 Mar 2026 10:00:00 GMT",
+            body="Down.",
+        )
+        for n in range(1500)
+    )
+    found = parse_feed(rss(items), now=NOW)
+    assert len(found) == 1000
+    assert found[0].id == "0" and found[-1].id == "999"
+
+
+def test_feed_root_of_another_vocabulary_is_not_a_feed() -> None:
+    body = b'<x:feed xmlns:x="urn:example:not-atom"><x:entry/></x:feed>'
+    with pytest.raises(NotAFeedError, match="not Atom or RSS"):
+        parse_feed(body, now=NOW)
+
+
+def test_prefixed_atom_root_is_a_feed() -> None:
+    body = (
+        b'<a:feed xmlns:a="http://www.w3.org/2005/Atom"><a:title>x</a:title></a:feed>'
+    )
+    assert parse_feed(body, now=NOW) == []
+
+
+def test_control_characters_never_reach_titles_or_update_text() -> None:
+    item = rss_item(
+        "[Investigating] API &#27;]0;pwned&#7; errors",
+        link="https://g.example.test/i/1",
+        pub_date="Sun, 01 Mar 2026 10:00:00 GMT",
+        body="Down\x1b[2J now.",
+    )
+    (found,) = parse_feed(rss(item), now=NOW)
+    for text in (found.title, found.update):
+        assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text), text
+    assert "pwned" in found.title

@@ -117,6 +117,13 @@ def test_older_copy_of_the_feed_is_ignored() -> None:
     assert tracked.stored == ()
 
 
+def test_update_time_in_the_future_does_not_freeze_the_incident() -> None:
+    skewed = incident(updated_at=NOW + timedelta(hours=1))  # the vendor's clock
+    resolved = incident(status="resolved", updated_at=NOW + timedelta(minutes=10))
+    found, _ = events_of({"abc": skewed}, [resolved])
+    assert found == [("resolved", "abc", None)]
+
+
 def test_first_poll_takes_entries_without_status_or_time_as_history() -> None:
     bare = incident("bare", "unknown", updated_at=None, started_at=None)
     found, tracked = events_of({}, [bare], first=True)

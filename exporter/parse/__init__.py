@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from exporter.errors import FeedParseError
+from exporter.errors import FeedParseError, NotAFeedError
 from exporter.model import Incident
 from exporter.parse.detect import detect_platform
 from exporter.parse.document import (
@@ -20,7 +20,7 @@ from exporter.parse.document import (
 from exporter.parse.feed import Feed, read_feed
 from exporter.parse.generic import parse_generic
 from exporter.parse.incidentio import parse_incidentio
-from exporter.parse.limits import bounded
+from exporter.parse.limits import MAX_INCIDENTS, bounded
 from exporter.parse.statuspage import parse_statuspage
 from exporter.parse.times import UTC
 
@@ -45,9 +45,16 @@ def parse_feed(
     _require_format(document, expected_format)
 
     feed = read_feed(body, content_type)
+    if not feed.version:
+        # A <feed> or <rss> root of some other vocabulary, such as x:feed in
+        # a namespace of its own: not a feed with no incidents.
+        raise NotAFeedError(
+            f"the root element <{document.root}> is not Atom or RSS (namespace)"
+        )
     incidents = _incidents_of(feed, _as_utc(now))
     require_entries_read(document.text, len(incidents))
-    return [bounded(incident) for incident in _one_per_id(incidents)]
+    kept = _one_per_id(incidents)[:MAX_INCIDENTS]
+    return [bounded(incident) for incident in kept]
 
 
 def _require_format(document: Document, expected_format: str) -> None:

@@ -45,6 +45,7 @@ class Feed:
     description: str
     link: str
     entries: tuple[Entry, ...]
+    version: str = ""  # feedparser's name of the format ("atom10", "rss20"...)
 
 
 def read_feed(body: bytes, content_type: str | None) -> Feed:
@@ -71,6 +72,7 @@ def _feed_from(parsed: Any) -> Feed:
         description=_string(header, "subtitle"),
         link=_string(header, "link"),
         entries=tuple(_entry_from(_plain(raw)) for raw in parsed.get("entries", [])),
+        version=parsed.get("version") or "",
     )
 
 

@@ -10,7 +10,6 @@ look-alikes such as DatoCMS write them). Anything else is "unknown".
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -42,7 +41,7 @@ _TITLE_PREFIXES_READ = 3
 TITLE_PHRASE_STATUS = {"service is operating normally": "resolved"}
 
 _LEADING_LABEL = re.compile(
-    r"(?:\A|<p\b[^>]*>|<br\s*/?>)\s*<(strong|b)>\s*(?P<label>[^<]{1,40}?)\s*</\1>",
+    r"(?:\A|<p\b[^<>]*>|<br\s*/?>)\s*<(strong|b)>\s*(?P<label>[^<]{1,40}?)\s*</\1>",
     re.I,
 )
 _DASHES = "-\u2013\u2014 "
@@ -80,13 +79,19 @@ def is_incident_link(link: str, home: str) -> bool:
 
 
 def unique_ids(keys: list[str]) -> dict[str, str]:
-    """Map each group key to a short id, hashing keys whose short ids collide."""
-    short = {key: key_from_reference(key) for key in keys}
-    uses = Counter(short.values())
-    return {
-        key: short_id if uses[short_id] == 1 else short_hash(key)
-        for key, short_id in short.items()
-    }
+    """Map each group key to a short id; of keys that share one, the first keeps it.
+
+    "First" is by the keys themselves, not by their place in the feed, so an
+    incident keeps its id while other entries come and go. Known limit: a new
+    key that sorts first takes the short id over from one already known.
+    """
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for key in sorted(keys):
+        short_id = key_from_reference(key)
+        ids[key] = short_hash(key) if short_id in taken else short_id
+        taken.add(short_id)
+    return {key: ids[key] for key in keys}
 
 
 def incident_from_group(incident_id: str, entries: list[Entry]) -> Incident:

@@ -17,10 +17,12 @@ from exporter.parse.text import html_to_text, shorten
 
 logger = logging.getLogger(__name__)
 
-_STATUS_HEADER = re.compile(r"<(b|strong)>\s*Status:\s*(?P<word>[^<]*?)\s*</\1>", re.I)
+# Written for hostile input too: no two quantifiers in a row share characters,
+# so a long run of spaces or tags costs linear time.
+_STATUS_HEADER = re.compile(r"<(b|strong)>\s*Status:(?P<word>[^<]*)</\1>", re.I)
 _COMPONENTS_HEADER = re.compile(r"<(b|strong)>\s*Affected components\s*</\1>", re.I)
-_LIST_ITEM = re.compile(r"<li\b[^>]*>(?P<item>.*?)</li\s*>", re.I | re.S)
-_NAME_AND_STATE = re.compile(r"^(?P<name>.*?)\s*\((?P<state>[^()]*)\)$")
+_LIST_ITEM_START = re.compile(r"<li\b[^<>]*>", re.I)
+_LIST_ITEM_END = re.compile(r"</li\s*>|</[ou]l\s*>", re.I)
 
 # Wordings for maintenances beside the plain labels Scheduled, In progress...
 STATUS_ALIASES = {
@@ -54,7 +56,7 @@ def incident_from_entry(entry: Entry) -> Incident:
     """Turn one entry, which holds the latest update only, into an incident."""
     html = _html_with_header(entry)
     header = _STATUS_HEADER.search(html)
-    wording = header["word"] if header else ""
+    wording = header["word"].strip() if header else ""
     status = status_from_wording(wording)
     kind = "maintenance" if "maintenance" in wording.lower() else kind_of({status})
     states = component_states(html)
@@ -87,11 +89,29 @@ def component_states(html: str) -> dict[str, str]:
     """Return each listed component with its state, in the feed's order."""
     listed = _around_component_list(html)[1]
     states: dict[str, str] = {}
-    for item in _LIST_ITEM.finditer(listed):
-        found = _NAME_AND_STATE.match(html_to_text(item["item"]))
-        if found is not None and found["name"]:
-            states.setdefault(found["name"], found["state"].strip())
+    for item in list_items(listed):
+        named = name_and_state(html_to_text(item))
+        if named is not None:
+            states.setdefault(*named)
     return states
+
+
+def list_items(html: str) -> list[str]:
+    """Return the HTML inside each `<li>`, up to its end or the next item."""
+    items = []
+    for piece in _LIST_ITEM_START.split(html)[1:]:
+        end = _LIST_ITEM_END.search(piece)
+        items.append(piece if end is None else piece[: end.start()])
+    return items
+
+
+def name_and_state(item: str) -> tuple[str, str] | None:
+    """Split `Name (State)`; None when the item is not of that shape."""
+    opening = item.rfind("(")
+    if opening < 0 or not item.endswith(")") or ")" in item[opening:-1]:
+        return None
+    name = item[:opening].rstrip()
+    return (name, item[opening + 1 : -1].strip()) if name else None
 
 
 def impact_of(states: dict[str, str]) -> str:

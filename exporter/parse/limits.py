@@ -13,6 +13,9 @@ MAX_URL = 2048
 MAX_COMPONENTS = 30
 MAX_COMPONENT_NAME = 100
 MAX_UPDATE = 1000
+# Real feeds hold tens of entries, the largest a few hundred; feeds list the
+# newest first, so a longer one keeps its head and loses only old history.
+MAX_INCIDENTS = 1000
 
 
 def bounded(incident: Incident) -> Incident:

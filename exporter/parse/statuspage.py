@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,15 +25,18 @@ from exporter.parse.states import (
     label_status,
 )
 from exporter.parse.text import html_to_text, shorten
-from exporter.parse.times import MONTHS, UTC, place_in_year, zone_offset
+from exporter.parse.times import MONTHS, in_utc, place_in_year, zone_offset
 
-_VAR_TAG = re.compile(r"</?var\b[^>]*>", re.I)
+# Hostile feeds are matched too: no two quantifiers in a row may take the same
+# characters (a run of spaces would cost polynomial time), and tags end at the
+# next "<" as well as at ">". Free text is captured whole and trimmed in Python.
+_VAR_TAG = re.compile(r"</?var\b[^<>]*>", re.I)
 _PARAGRAPH_HEAD = re.compile(
     r"<small>\s*(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})"
     r"(?:,\s*(?P<year>\d{4}))?,\s*(?P<hour>\d{1,2}):(?P<minute>\d{2})"
-    r"\s*(?P<meridiem>[AP]M\b)?\s*(?P<zone>[^<]*?)\s*</small>"
-    r"\s*(?:<br\s*/?>\s*)?<strong>\s*(?P<label>[^<]*?)\s*</strong>"
-    r"\s*(?:-|&ndash;|\u2013)?\s*",
+    r"(?P<tail>[^<]*)</small>"
+    r"\s*(?:<br\s*/?>\s*)?<strong>(?P<label>[^<]*)</strong>"
+    r"\s*(?:(?:-|&ndash;|\u2013)\s*)?",
     re.I,
 )
 _SCHEDULED_HEADER = re.compile(r"THIS IS A SCHEDULED EVENT", re.I)
@@ -42,7 +45,7 @@ WINDOW_LEAD = timedelta(days=330)
 _SCHEDULED_START = re.compile(
     r"THIS IS A SCHEDULED EVENT\s+(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})"
     r"(?:,\s*(?P<year>\d{4}))?,\s*(?P<hour>\d{1,2}):(?P<minute>\d{2})"
-    r"\s*(?P<meridiem>[AP]M\b)?\s*(?P<zone>[A-Z]{2,5}|[+-]\d{2}:?\d{2})?",
+    r"\s*(?:(?P<meridiem>[AP]M)\b\s*)?(?P<zone>[A-Z]{2,5}|[+-]\d{2}:?\d{2})?",
     re.I,
 )
 _INCIDENT_CODE = re.compile(r"/incidents/([A-Za-z0-9]+)/*$")
@@ -120,13 +123,22 @@ def posted_updates(html: str, *, before: datetime) -> list[PostedUpdate]:
     updates = []
     for index, head in enumerate(heads):
         body_end = heads[index + 1].start() if index + 1 < len(heads) else None
-        posted_at = _posted_at(head.groupdict(), before)
+        posted_at = _posted_at(_with_meridiem_and_zone(head.groupdict()), before)
         # Each older paragraph is placed before the newer one, so a history
         # that runs across New Year steps back into the previous year.
         before = posted_at or before
         text = html_to_text(markup[head.end() : body_end])
-        updates.append(PostedUpdate(head["label"], posted_at, text))
+        updates.append(PostedUpdate(head["label"].strip(), posted_at, text))
     return updates
+
+
+def _with_meridiem_and_zone(head: dict[str, Any]) -> dict[str, Any]:
+    """Split what follows the time (`PM UTC`, `-0700`, ...) into its two parts."""
+    tail = head.pop("tail").strip()
+    meridiem = tail[:2].upper()
+    if meridiem in ("AM", "PM") and not tail[2:3].isalnum():
+        return {**head, "meridiem": meridiem, "zone": tail[2:].strip()}
+    return {**head, "meridiem": None, "zone": tail}
 
 
 def _posted_at(head: Mapping[str, Any], before: datetime) -> datetime | None:
@@ -142,7 +154,7 @@ def _posted_at(head: Mapping[str, Any], before: datetime) -> datetime | None:
         local = datetime(int(head["year"]), month, day, hour, minute)
     except ValueError:
         return None
-    return local.replace(tzinfo=timezone(offset)).astimezone(UTC)
+    return in_utc(local, offset)
 
 
 def _hour_of_day(hour: int, meridiem: str | None) -> int:

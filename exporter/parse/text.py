@@ -7,28 +7,56 @@ import re
 
 UPDATE_TEXT_LIMIT = 1000
 
-_HIDDEN = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | re.I)
+# Hidden parts are cut with one forward scan: a lazy pattern would rescan the
+# rest of the text from every unclosed "<script" of a hostile feed.
+_HIDDEN_START = re.compile(r"<!--|<(script|style)\b", re.I)
+_HIDDEN_END = {
+    "": re.compile(r"-->"),
+    "script": re.compile(r"</script\b[^<>]*>", re.I),
+    "style": re.compile(r"</style\b[^<>]*>", re.I),
+}
 # Block tags separate words; inline tags (a, b, em...) sit inside words and
-# sentences, so they are removed without leaving a space behind.
+# sentences, so they are removed without leaving a space behind. A tag ends at
+# the next "<" too, so text without any ">" costs linear time.
 _BLOCK_TAG = re.compile(
-    r"</?(?:p|br|div|li|ul|ol|hr|h[1-6]|tr|td|th|table|blockquote|pre|section)\b[^>]*>",
+    r"</?(?:p|br|div|li|ul|ol|hr|h[1-6]|tr|td|th|table|blockquote|pre|section)"
+    r"\b[^<>]*>",
     re.I,
 )
-_ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_ANY_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _WHITESPACE = re.compile(r"\s+")
+# Control characters other than whitespace: nothing a status page means to show,
+# and escape sequences in a terminal that prints a title.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def html_to_text(markup: str) -> str:
     """Return the visible text of an HTML fragment, entities decoded."""
-    visible = _HIDDEN.sub(" ", markup)
+    visible = without_hidden_parts(markup)
     spaced = _BLOCK_TAG.sub(" ", visible)
     bare = _ANY_TAG.sub("", spaced)
     return collapse_whitespace(html.unescape(bare))
 
 
+def without_hidden_parts(markup: str) -> str:
+    """Replace comments, scripts and styles by a space; an unclosed one ends it."""
+    kept: list[str] = []
+    position = 0
+    while start := _HIDDEN_START.search(markup, position):
+        kept.append(markup[position : start.start()])
+        tag = (start.group(1) or "").lower()
+        end = _HIDDEN_END[tag].search(markup, start.end())
+        if end is None:
+            return "".join(kept) + " "
+        kept.append(" ")
+        position = end.end()
+    kept.append(markup[position:])
+    return "".join(kept)
+
+
 def collapse_whitespace(text: str) -> str:
-    """Return the text on one line with runs of whitespace made one space."""
-    return _WHITESPACE.sub(" ", text).strip()
+    """Return the text on one line, runs of whitespace made one space, no controls."""
+    return _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
 
 
 def shorten(text: str, limit: int = UPDATE_TEXT_LIMIT) -> str:

@@ -45,6 +45,12 @@ _LOOSE_TIMESTAMP = re.compile(
     re.I,
 )
 
+# Times outside these bounds are typos or attacks, not status updates: they are
+# read as unknown, so no date arithmetic can overflow and no year is written
+# in a form that cannot be read back.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
 # A yearless time may lie this far after the time it is placed before:
 # display times can be nudged out of order, and an unknown zone read as UTC
 # can be off by up to 14 hours.
@@ -56,9 +62,16 @@ def from_struct_time(value: time.struct_time | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+        return plausible(datetime.fromtimestamp(calendar.timegm(value), tz=UTC))
     except (OverflowError, ValueError, OSError):
         return None
+
+
+def plausible(moment: datetime | None) -> datetime | None:
+    """Return the time if it lies between 1990 and 2200, else None."""
+    if moment is None or not EARLIEST <= moment < LATEST:
+        return None
+    return moment
 
 
 def zone_offset(name: str) -> timedelta:
@@ -87,7 +100,15 @@ def parse_loose_timestamp(text: str) -> datetime | None:
     except ValueError:
         return None
     offset = timedelta(0) if zone in (None, "Z", "z") else zone_offset(zone)
-    return local.replace(tzinfo=timezone(offset)).astimezone(UTC)
+    return in_utc(local, offset)
+
+
+def in_utc(local: datetime, offset: timedelta) -> datetime | None:
+    """Return a naive local time of the given offset in UTC, if plausible."""
+    try:
+        return plausible(local.replace(tzinfo=timezone(offset)).astimezone(UTC))
+    except (OverflowError, ValueError):
+        return None
 
 
 def place_in_year(
@@ -98,6 +119,8 @@ def place_in_year(
     Candidates run from the year after `before` (a local date can already be in
     the next year while UTC is not) back over New Year, far enough for 29 Feb.
     """
+    if plausible(before) is None:
+        return None
     zone = timezone(offset)
     for year in range(before.year + 1, before.year - 5, -1):
         try:
@@ -105,5 +128,5 @@ def place_in_year(
         except ValueError:
             continue
         if moment <= before + YEAR_GUESS_SLACK:
-            return moment.astimezone(UTC)
+            return plausible(moment.astimezone(UTC))
     return None
