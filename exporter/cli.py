@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -30,6 +31,9 @@ from exporter.store import StateStore
 log = logging.getLogger(__name__)
 ENV_PREFIX = "STATUS_PAGE_EXPORTER_"
 F = TypeVar("F", bound=Callable[..., Any])
+# Control, format and line-breaking characters: escape sequences and bidi
+# overrides from a feed must not reach the terminal.
+UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def _env(flag: str) -> str:
@@ -290,22 +294,17 @@ def _json_report(collector: SnapshotCollector) -> dict[str, Any]:
 
 
 def _table_report(collector: SnapshotCollector) -> str:
-    rows = [("PROVIDER", "INCIDENT", "KIND", "STATUS", "IMPACT", "TITLE")]
+    rows: list[tuple[str, ...]] = [
+        ("PROVIDER", "INCIDENT", "KIND", "STATUS", "IMPACT", "TITLE")
+    ]
     failed = []
     for name, view in sorted(collector.snapshot.providers.items()):
         if not view.health.up:
             failed.append(f"{name}: poll failed ({', '.join(view.health.failures)})")
         for incident in view.incidents:
-            rows.append(
-                (
-                    name,
-                    incident.id,
-                    incident.kind,
-                    incident.status,
-                    incident.impact,
-                    incident.title[:80],
-                )
-            )
+            cells = (name, incident.id, incident.kind, incident.status,
+                     incident.impact, incident.title[:80])  # fmt: skip
+            rows.append(tuple(_printable(cell) for cell in cells))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = [
         "  ".join(
@@ -317,3 +316,10 @@ def _table_report(collector: SnapshotCollector) -> str:
     if len(rows) == 1:
         lines.append("(no open incidents)")
     return "\n".join(lines + failed)
+
+
+def _printable(text: str) -> str:
+    """Replace every character that would act on the terminal with U+FFFD."""
+    return "".join(
+        "\ufffd" if unicodedata.category(c) in UNPRINTABLE else c for c in text
+    )

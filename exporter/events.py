@@ -14,9 +14,9 @@ import logging
 import os
 import stat
 import sys
-from typing import Any
+from typing import Any, TypeGuard
 
-from exporter.store import StateStore, StoredEvent
+from exporter.store import EVENT_ID_CEILING, StateStore, StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -138,18 +138,42 @@ def _repair_tail(path: str) -> int | None:
             log.warning("events file ends in a half-written line, cutting it off")
             events.truncate(start + end)
             tail = tail[:end]
-    for line in reversed(tail.splitlines()):
+    return _last_event_id(path, tail.splitlines())
+
+
+def _last_event_id(path: str, lines: list[bytes]) -> int | None:
+    """Return the last id this exporter can have written; warn about others."""
+    refused = False
+    for line in reversed(lines):
         event_id = _event_id(line)
-        if event_id is not None:
+        if event_id is None:
+            continue
+        if _plausible_id(event_id):
             return event_id
+        if not refused:
+            # Our ids are milliseconds since the epoch; adopting a far bigger
+            # one would use up SQLite's integers and stop every poll for good.
+            log.warning(
+                "events file holds an id this exporter never writes, "
+                "not aligning with it path=%r id=%s",
+                path, repr(event_id)[:40],
+            )  # fmt: skip
+            refused = True
     return None
 
 
-def _event_id(line: bytes) -> int | None:
+def _event_id(line: bytes) -> object:
+    """Return the `id` of a line holding a JSON object, or None."""
     try:
         record = json.loads(line)
     except ValueError:
         return None
-    if isinstance(record, dict) and isinstance(record.get("id"), int):
-        return int(record["id"])
-    return None
+    return record.get("id") if isinstance(record, dict) else None
+
+
+def _plausible_id(value: object) -> TypeGuard[int]:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < value < EVENT_ID_CEILING
+    )

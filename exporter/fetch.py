@@ -12,6 +12,7 @@ import aiohttp
 from exporter import __version__
 from exporter.config import ProviderConfig
 from exporter.errors import ExporterError
+from exporter.schedule import BACKOFF_CEILING_SECONDS
 
 USER_AGENT = f"status-page-exporter/{__version__}"
 MAX_REDIRECTS = 5
@@ -106,6 +107,14 @@ async def fetch_feed(
         raise FetchError(
             "connection", f"more than {MAX_REDIRECTS} redirects"
         ) from error
+    except aiohttp.NonHttpUrlRedirectClientError as error:
+        raise FetchError(
+            "connection", f"redirect to a non-HTTP URL {_url_of(error)} refused"
+        ) from error
+    except aiohttp.InvalidUrlRedirectClientError as error:
+        raise FetchError(
+            "connection", f"redirect to an invalid URL {_url_of(error)} refused"
+        ) from error
     except aiohttp.ClientError as error:
         raise FetchError("connection", _describe(error)) from error
 
@@ -186,12 +195,15 @@ def _is_future(http_date: str) -> bool:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Read Retry-After as seconds from now (delta-seconds or an HTTP date)."""
+    """Read Retry-After as seconds from now (delta-seconds or an HTTP date).
+
+    A wait beyond an hour is read as an hour, the longest one ever deferring a poll.
+    """
     if not value:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        return float(value)
+        return min(float(value), BACKOFF_CEILING_SECONDS)
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -199,7 +211,13 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
-    return max(0.0, (moment - now).total_seconds())
+    seconds = (moment - now).total_seconds()
+    return min(max(0.0, seconds), BACKOFF_CEILING_SECONDS)
+
+
+def _url_of(error: aiohttp.ClientError) -> str:
+    """Return the URL a redirect error names (its first argument), shortened."""
+    return str(error.args[0] if error.args else "")[:200]
 
 
 def _describe(error: aiohttp.ClientError) -> str:

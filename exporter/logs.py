@@ -13,6 +13,8 @@ import re
 import sys
 from datetime import datetime, timezone
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("logfmt", "json")
 _FIELD = re.compile(r"""(?:^|\s)(\w+)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S*)""")
@@ -73,11 +75,42 @@ def configure(level: str, style: str) -> None:
     """Send the package's logs to standard error in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if style == "json" else LogfmtFormatter())
+    handler.addFilter(MalformedRequestFilter(logging.getLevelName(level.upper())))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # aiohttp's access log is per request chatter; operators want ours.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+class MalformedRequestFilter(logging.Filter):
+    """Turn aiohttp's tracebacks for requests it cannot parse into debug lines.
+
+    Any client can send a garbage request line or an oversized header; logging a
+    traceback at error level for each would let it flood the log.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Demote a malformed request's record to debug; drop it unless debug is on."""
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            return True
+        if not record.name.startswith("aiohttp."):
+            return True
+        record.msg = "malformed HTTP request refused error=%s err=%r"
+        record.args = (type(error).__name__, _first_line(error.message))
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return self.threshold <= logging.DEBUG
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def _timestamp(record: logging.LogRecord) -> str:

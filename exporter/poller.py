@@ -97,6 +97,8 @@ class Poller:
         self.delivery_pending = False
         self.ready = asyncio.Event()
         self.housekeeping: asyncio.Task[None] | None = None
+        # Kept as an attribute so a test can run a parser that breaks.
+        self.parse: Callable[..., list[Incident]] = parse_feed
 
     # -- life cycle -------------------------------------------------------------
 
@@ -280,7 +282,7 @@ class Poller:
         if digest == state.record.body_hash:
             return Outcome("unchanged", result.validators, digest)
         parse = functools.partial(
-            parse_feed, result.body, content_type=result.content_type,
+            self.parse, result.body, content_type=result.content_type,
             expected_format=state.config.format, now=datetime.now(timezone.utc),
         )  # fmt: skip
         try:
@@ -288,6 +290,10 @@ class Poller:
             incidents = await loop.run_in_executor(self.parse_threads, parse)
         except FeedError as error:
             return Outcome("failed", failure=error.reason, message=str(error))
+        except Exception as error:  # a parser bug: count it as a failed poll
+            log.exception("parser failed provider=%s", state.config.name)
+            message = f"parser failed: {type(error).__name__}: {error}"
+            return Outcome("failed", failure="parse", message=message[:300])
         return Outcome("changed", result.validators, digest, tuple(incidents))
 
     # -- recording --------------------------------------------------------------

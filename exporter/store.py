@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS events (
 # Closed incidents that left the feed this long ago cannot come back in its window.
 FORGET_CLOSED_AFTER_SECONDS = 90 * 86400
 KEEP_EVENTS = 100_000
+# Our ids are milliseconds since the epoch (about 1.8e12 in 2026). An id from
+# elsewhere is adopted only below this, which leaves SQLite's 2**63 ample room.
+EVENT_ID_CEILING = 2**53
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +203,8 @@ class StateStore:
 
     def keep_event_ids_above(self, event_id: int) -> None:
         """Make sure new events get ids above one already delivered elsewhere."""
+        if not 0 < event_id < EVENT_ID_CEILING:
+            raise ValueError(f"event id {event_id} is out of range")
         with self.connection:
             self.connection.execute(
                 "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'events'",

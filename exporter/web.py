@@ -112,15 +112,16 @@ async def events(request: web.Request) -> web.Response:
     limit_text = request.query.get("limit", str(DEFAULT_EVENTS_PAGE))
     if not _is_count(limit_text) or int(limit_text) < 1:
         return _bad_request("limit must be a positive integer")
-    if after_text is not None and not _is_count(after_text):
-        return _bad_request("after must be an event id (a non-negative integer)")
+    after = None if after_text is None else _event_id(after_text)
+    if after_text is not None and after is None:
+        return _bad_request(
+            f"after must be an event id (an integer from 0 to {MAX_EVENT_ID})"
+        )
     limit = min(int(limit_text), MAX_EVENTS_PAGE)
     poller = request.app[POLLER]
-    if after_text is None:
+    if after is None:
         newest = await poller.in_store(poller.store.latest_event_id)
         after = max(0, newest - limit)
-    else:
-        after = min(int(after_text), MAX_EVENT_ID)
     stored = await poller.in_store(lambda: poller.store.events_after(after, limit))
     listed: list[dict[str, Any]] = [event_json(event) for event in stored]
     next_after = listed[-1]["id"] if listed else after
@@ -129,6 +130,16 @@ async def events(request: web.Request) -> web.Response:
 
 def _is_count(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 64
+
+
+def _event_id(text: str) -> int | None:
+    """Read an event id: digits up to SQLite's largest integer, else None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_EVENT_ID)) or int(digits) > MAX_EVENT_ID:
+        return None
+    return int(digits)
 
 
 def _bad_request(message: str) -> web.Response:

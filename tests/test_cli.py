@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import __version__
+from exporter.cli import _table_report
+from exporter.metrics import Health, Snapshot, SnapshotCollector, view_of
+from exporter.model import Incident
 from tests.exporterproc import write_config
 from tests.feeds import ScriptedIncident, statuspage_atom, utc
 from tests.feedserver import Failure, FeedServer
+from tests.harness import provider_for
 
 
 def run(
@@ -143,3 +148,39 @@ def test_once_refuses_a_textfile_in_a_missing_folder(tmp_path: Path) -> None:
     result = run("once", f"--textfile={tmp_path / 'missing' / 'x.prom'}")
     assert result.returncode == 2
     assert "--textfile" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_once_table_keeps_control_characters_of_titles_off_the_terminal(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    title = "Login \x1b]0;pwned\x07 failures \u202eslirat\u202c"
+    incident = ScriptedIncident("inc42", title).post(
+        "Identified", "Logins are unavailable.", utc("2026-03-01T10:00:00")
+    )
+    server.publish("vendor.atom", statuspage_atom([incident]))
+    config = write_config(
+        tmp_path / "p.yaml", {"vendor": {"url": server.url("vendor.atom")}}
+    )
+    result = run("once", f"--config.file={config}")
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "inc42" in line)
+    assert "pwned" in row and "\ufffdslirat\ufffd" in row
+    assert not any(c in result.stdout for c in "\x1b\x07\u202e\u202c")
+
+
+def test_table_replaces_control_characters_in_every_cell() -> None:
+    moment = datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    incident = Incident(
+        "inc\x1b[2J42", "incident", "Login \x1b]0;pwned\x07 failures\r\nfake line",
+        "investigating", "major", "https://status.example.test/inc42",
+        moment, moment, None,
+    )  # fmt: skip
+    view = view_of(provider_for("https://status.example.test/feed"), 60.0,
+                   Health(up=1), [incident])  # fmt: skip
+    table = _table_report(SnapshotCollector(Snapshot("test", {"vendor": view})))
+    header, row = table.splitlines()
+    assert header.split()[0] == "PROVIDER"
+    assert row.split() == [
+        "vendor", "inc\ufffd[2J42", "incident", "investigating", "major", "Login",
+        "\ufffd]0;pwned\ufffd", "failures\ufffd\ufffdfake", "line",
+    ]  # fmt: skip

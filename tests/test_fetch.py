@@ -186,3 +186,35 @@ async def test_validator_that_cannot_be_sent_back_is_dropped(server, session) ->
 def test_retry_after_with_non_ascii_digits_is_ignored() -> None:
     assert parse_retry_after("\u00b2") is None
     assert parse_retry_after("\u0663\u0660") is None
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://example.test/feed"])
+async def test_redirect_to_a_non_http_url_says_so(server, session, target) -> None:
+    server.fail_always("feed.atom", Failure(302, location=target))
+    with pytest.raises(FetchError) as raised:
+        await fetch_feed(session, provider(server.url("feed.atom")), Validators())
+    assert raised.value.reason == "connection"
+    assert str(raised.value) == f"redirect to a non-HTTP URL {target} refused"
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["1" + "0" * 50, "9" * 5000, "Fri, 31 Dec 9999 23:59:59 GMT"],
+    ids=["1e50 seconds", "5000 digits", "year 9999"],
+)
+async def test_huge_retry_after_is_read_as_an_hour(
+    server, session, retry_after
+) -> None:
+    server.fail_next("feed.atom", Failure(429, retry_after=retry_after))
+    with pytest.raises(FetchError) as raised:
+        await fetch_feed(session, provider(server.url("feed.atom")), Validators())
+    assert raised.value.retry_after == 3600
+    assert str(raised.value) == "HTTP 429, retry after 3600s"
+
+
+async def test_redirect_to_an_invalid_url_says_so(server, session) -> None:
+    server.fail_always("feed.atom", Failure(302, location="http://[::1/feed"))
+    with pytest.raises(FetchError) as raised:
+        await fetch_feed(session, provider(server.url("feed.atom")), Validators())
+    assert raised.value.reason == "connection"
+    assert str(raised.value) == "redirect to an invalid URL http://[::1/feed refused"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
+from exporter.parse import parse_feed
 from exporter.poller import Settings
 from exporter.store import StateStore
 from tests.feeds import ScriptedIncident, statuspage_atom, utc
@@ -367,3 +369,39 @@ async def test_poll_that_could_not_be_stored_leaves_consistent_counters(
     harness.poller.store.connection = StateStore(
         str(harness.tmp / "state.db")
     ).connection
+
+
+def broken_parser(body: bytes, **options: object) -> list[object]:
+    """Fail the way a parser bug does: with an exception nobody expected."""
+    raise OverflowError("date value out of range")
+
+
+async def test_parser_bug_is_a_failed_parse_poll_that_keeps_incidents(
+    harness, server, caplog
+) -> None:
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    await harness.poll()
+    server.publish("vendor.atom", statuspage_atom([outage(), outage("inc2")]))
+    harness.poller.parse = broken_parser
+    with caplog.at_level(logging.WARNING, logger="exporter.poller"):
+        assert await harness.poll() == "down"
+    assert harness.metric("statuspage_up", provider="vendor") == 0
+    assert harness.metric("statuspage_polls_total", provider="vendor") == 2
+    failures = harness.metric(
+        "statuspage_poll_failures_total", provider="vendor", reason="parse"
+    )
+    assert failures == 1
+    assert (
+        harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
+        == 1
+    )
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert "OverflowError" in caplog.text
+
+    harness.poller.parse = parse_feed  # fixed: the same body is parsed again
+    assert await harness.poll() == "up"
+    assert (
+        harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
+        == 2
+    )

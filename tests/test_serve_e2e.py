@@ -255,12 +255,18 @@ def test_events_api_pages_and_validates(tmp_path, server, exporters) -> None:
     assert rest["events"][0]["id"] > first["next_after"]
     everything = json.loads(exporter.get("/api/v1/events?after=0&limit=1"))
     assert everything["events"][0]["id"] == min(e["id"] for e in first["events"])
-    beyond = json.loads(exporter.get(f"/api/v1/events?after={10**40}"))
-    assert beyond["events"] == []
-    for bad in ("after=x", "limit=0", "after=-1", "limit=ten", "after=%D9%A3"):
+    beyond = json.loads(exporter.get(f"/api/v1/events?after={2**63 - 1}"))
+    assert beyond == {"events": [], "next_after": 2**63 - 1}
+    for bad in ("after=x", "limit=0", "after=-1", "limit=ten", "after=%D9%A3",
+                "after=", f"after={2**63}", f"after={'9' * 26}",
+                f"after={'9' * 5000}"):  # fmt: skip
         with pytest.raises(urllib.error.HTTPError) as refused:
             exporter.get(f"/api/v1/events?{bad}")
         assert refused.value.code == 400
+        if bad.startswith("after="):
+            error = json.loads(refused.value.read())["error"]
+            assert error.startswith("after must be an event id")
+            assert str(2**63 - 1) in error
     log_lines = [json.loads(line) for line in exporter.stderr().splitlines()]
     assert any(line["msg"].startswith("incident opened") for line in log_lines)
 
