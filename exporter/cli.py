@@ -141,7 +141,9 @@ def main() -> None:
 @click.help_option("-h", "--help")
 def serve_command(**flags: Any) -> None:
     """Poll every provider on its schedule and serve /metrics."""
-    # Until the reload handler is in place, a SIGHUP must not end the process.
+    # Until the event loop's handlers are in place, a SIGHUP must not end the
+    # process and a SIGTERM ends it cleanly (nothing has started yet).
+    signal.signal(signal.SIGTERM, _exit_before_start)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     configure(flags["log_level"], flags["log_format"])
     config_file = flags["config_file"] or bundled_config_path()
@@ -154,6 +156,11 @@ def serve_command(**flags: Any) -> None:
         log.error("cannot serve err=%r", str(error))
         sys.exit(1)
     _exit_now()
+
+
+def _exit_before_start(signum: int, frame: object) -> None:
+    log.info("stopped before start-up finished")
+    sys.exit(0)
 
 
 def _exit_now() -> None:

@@ -56,6 +56,7 @@ class ProviderState:
     health: Health
     incidents: dict[str, Incident]
     failures_in_row: int = 0
+    rejected: Outcome | None = None  # the last body that failed to parse
     next_wait: float = 0.0
     task: asyncio.Task[None] | None = None
 
@@ -281,6 +282,20 @@ class Poller:
         digest = hashlib.sha256(result.body).hexdigest()
         if digest == state.record.body_hash:
             return Outcome("unchanged", result.validators, digest)
+        if state.rejected is not None and state.rejected.body_hash == digest:
+            return state.rejected  # the same bad bytes again: no second parse
+        outcome = await self._parse_body(state, result, digest)
+        state.rejected = (
+            dataclasses.replace(outcome, body_hash=digest)
+            if outcome.kind == "failed"
+            else None
+        )
+        return outcome
+
+    async def _parse_body(
+        self, state: ProviderState, result: FetchResult, digest: str
+    ) -> Outcome:
+        assert result.body is not None
         parse = functools.partial(
             self.parse, result.body, content_type=result.content_type,
             expected_format=state.config.format, now=datetime.now(timezone.utc),

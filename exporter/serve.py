@@ -125,6 +125,13 @@ def split_listen_address(address: str) -> tuple[str | None, int]:
 
 async def serve(options: ServeOptions, config: Config) -> None:
     """Run until SIGTERM or SIGINT; reload on SIGHUP."""
+    # Signals are caught before anything starts: a SIGTERM or SIGHUP that comes
+    # while state is recovered must neither kill the process nor be lost.
+    stop, reload_asked = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload_asked.set)
     exporter = Exporter(options, config)
     runner = web.AppRunner(
         exporter.web_app(), access_log=None, handle_signals=False, shutdown_timeout=2.0
@@ -136,14 +143,12 @@ async def serve(options: ServeOptions, config: Config) -> None:
     except OSError:
         await runner.cleanup()
         raise
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
     await exporter.start_polling()
     loop.add_signal_handler(
         signal.SIGHUP, lambda: asyncio.ensure_future(exporter.reload())
     )
+    if reload_asked.is_set():
+        await exporter.reload()
     log.info(
         "listening address=%r providers=%d version=%s",
         options.listen_address, len(config.providers), __version__,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
+from exporter.model import Incident
 from exporter.parse import parse_feed
 from exporter.poller import Settings
 from exporter.store import StateStore
@@ -399,9 +401,34 @@ async def test_parser_bug_is_a_failed_parse_poll_that_keeps_incidents(
     assert len(errors) == 1 and errors[0].exc_info is not None
     assert "OverflowError" in caplog.text
 
-    harness.poller.parse = parse_feed  # fixed: the same body is parsed again
+    await harness.restart()  # a fixed release parses the same body again
     assert await harness.poll() == "up"
     assert (
         harness.metric("statuspage_incidents_open", provider="vendor", impact="major")
         == 2
     )
+
+
+async def test_the_same_bad_body_is_not_parsed_twice(harness, server) -> None:
+    parsed = []
+
+    def counting_parser(body: bytes, **options: Any) -> list[Incident]:
+        parsed.append(body)
+        return parse_feed(body, **options)
+
+    harness.poller.parse = counting_parser
+    server.publish("vendor.atom", b"<feed>" + b"<!---->" * 1000)  # truncated
+    await harness.poll()
+    for _ in range(3):
+        server.publish("vendor.atom", b"<feed>" + b"<!---->" * 1000)  # new ETag
+        assert await harness.poll() == "down"
+    assert len(parsed) == 1
+    assert (
+        harness.metric(
+            "statuspage_poll_failures_total", provider="vendor", reason="parse"
+        )
+        == 4
+    )
+    server.publish("vendor.atom", statuspage_atom([outage()]))
+    assert await harness.poll() == "up"
+    assert len(parsed) == 2

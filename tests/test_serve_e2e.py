@@ -317,6 +317,20 @@ def test_sighup_during_start_up_does_not_kill(tmp_path, server, exporters) -> No
     assert exporter.stop() == 0
 
 
+def test_sigterm_during_start_up_exits_0(tmp_path, server, exporters) -> None:
+    providers = {
+        f"vendor{n}": {"url": server.url(f"v{n}.atom"), "interval": "1h"}
+        for n in range(300)
+    }
+    config = write_config(tmp_path / "providers.yaml", providers)
+    exporter = ExporterProcess(tmp_path, config)
+    exporters.append(exporter)
+    exporter.process = subprocess.Popen(exporter.command(), stderr=subprocess.DEVNULL)
+    wait_until(lambda: _ignores_sighup(exporter.process.pid), 20, "the CLI running")
+    exporter.process.send_signal(signal.SIGTERM)  # while the config is read
+    assert exporter.process.wait(10) == 0
+
+
 def _ignores_sighup(pid: int) -> bool:
     """Tell whether the process has set SIGHUP to be ignored (or handled)."""
     try:

@@ -139,21 +139,35 @@ def require_complete(text: str, root: str) -> None:
     those for the whole feed would make known incidents vanish. Comments and
     processing instructions may follow the closing tag, as XML allows.
     """
-    tail = _without_trailing_misc(text)
-    if not re.search(rf"</{re.escape(root)}\s*>\Z", tail[-(len(root) + 64) :]):
+    end = _end_without_trailing_misc(text)
+    tail = text[max(0, end - len(root) - 64) : end]
+    if not re.search(rf"</{re.escape(root)}\s*>\Z", tail):
         raise FeedParseError(
             f"the document is incomplete: it does not end with </{root}> "
             "(truncated download?)"
         )
 
 
-def _without_trailing_misc(text: str) -> str:
-    tail = text.rstrip()
+def _end_without_trailing_misc(text: str) -> int:
+    """Return where the text ends once trailing comments and PIs are set aside.
+
+    Works on an index, never on copies: a body of a million trailing comments
+    costs one pass.
+    """
+    end = _before_spaces(text, len(text))
     while True:
-        for end, start in _TRAILING_MISC:
-            opening = tail.rfind(start) if tail.endswith(end) else -1
-            if opening >= 0:
-                tail = tail[:opening].rstrip()
+        for closing, opening in _TRAILING_MISC:
+            start = (
+                text.rfind(opening, 0, end) if text.endswith(closing, 0, end) else -1
+            )
+            if start >= 0:
+                end = _before_spaces(text, start)
                 break
         else:
-            return tail
+            return end
+
+
+def _before_spaces(text: str, end: int) -> int:
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return end
