@@ -52,6 +52,20 @@ CREATE TABLE IF NOT EXISTS events (
 # Closed incidents that left the feed this long ago cannot come back in its window.
 FORGET_CLOSED_AFTER_SECONDS = 90 * 86400
 KEEP_EVENTS = 100_000
+# A feed whose ids change on every request would otherwise fill the file: past
+# this many closed incidents a provider keeps the most recently seen ones (a
+# feed window never holds more than the parser's 1000).
+KEEP_CLOSED_PER_PROVIDER = 2000
+_FORGOTTEN_INCIDENTS = """
+SELECT provider, id FROM (
+    SELECT provider, id, last_seen, ROW_NUMBER() OVER (
+        PARTITION BY provider ORDER BY last_seen DESC
+    ) AS newness
+    FROM incidents
+    WHERE json_extract(incident, '$.status') IN ('resolved', 'postmortem', 'completed')
+)
+WHERE last_seen < ? OR newness > ?
+"""
 # Our ids are milliseconds since the epoch (about 1.8e12 in 2026). An id from
 # elsewhere is adopted only below this, which leaves SQLite's 2**63 ample room.
 EVENT_ID_CEILING = 2**53
@@ -223,15 +237,13 @@ class StateStore:
         """
         cutoff = time.time() - FORGET_CLOSED_AFTER_SECONDS
         delivered = self.delivered_cursor()
-        long_closed = (
-            "FROM incidents WHERE last_seen < ? AND json_extract(incident, "
-            "'$.status') IN ('resolved', 'postmortem', 'completed')"
-        )
         with self.connection:
             forgotten = self.connection.execute(
-                f"SELECT provider, id {long_closed}", (cutoff,)
+                _FORGOTTEN_INCIDENTS, (cutoff, KEEP_CLOSED_PER_PROVIDER)
             ).fetchall()
-            self.connection.execute(f"DELETE {long_closed}", (cutoff,))
+            self.connection.executemany(
+                "DELETE FROM incidents WHERE provider = ? AND id = ?", forgotten
+            )
             self.connection.execute(
                 "DELETE FROM events WHERE id <= ? AND id NOT IN "
                 "(SELECT id FROM events ORDER BY id DESC LIMIT ?)",

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from exporter.model import Incident, worse_impact
 
 OPENED, UPDATED, RESOLVED = "opened", "updated", "resolved"
 # How far ahead of ours a status page's clock may run and still order updates.
 CLOCK_SKEW = timedelta(minutes=5)
+# Open incidents that left the feed window and are kept open, at most, per feed.
+MAX_ABSENT_OPEN = 1000
 EVENTS = (OPENED, UPDATED, RESOLVED)
 
 
@@ -199,12 +201,28 @@ def _expired_absent(
     seen: set[str],
     now: datetime,
     expire_after: timedelta,
-) -> Iterable[Incident]:
-    for incident_id, incident in known.items():
-        if incident_id in seen or not incident.is_open:
-            continue
-        if _is_stale(incident, now, expire_after):
-            yield _expire(incident, now)
+) -> list[Incident]:
+    absent = [
+        incident
+        for incident_id, incident in known.items()
+        if incident_id not in seen and incident.is_open
+    ]
+    stale = [i for i in absent if _is_stale(i, now, expire_after)]
+    waiting = sorted(
+        (i for i in absent if not _is_stale(i, now, expire_after)),
+        key=_last_news, reverse=True,
+    )  # fmt: skip
+    # A feed whose ids change on every poll would pile up open incidents
+    # without end; past the cap the oldest news expires early.
+    return [_expire(i, now) for i in stale + waiting[MAX_ABSENT_OPEN:]]
+
+
+def _last_news(incident: Incident) -> datetime:
+    return (
+        incident.updated_at
+        or incident.started_at
+        or datetime.min.replace(tzinfo=timezone.utc)
+    )
 
 
 def _expire(incident: Incident, now: datetime) -> Incident:

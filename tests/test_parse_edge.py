@@ -261,7 +261,7 @@ def test_plain_doctype_without_entities_is_accepted() -> None:
 
     incident = only_incident(body)
 
-    assert (incident.id, incident.status) == ("17", "resolved")
+    assert (incident.id, incident.status) == ("notes-17", "resolved")
 
 
 # Encodings.
@@ -896,9 +896,12 @@ def test_incident_keeps_its_id_when_another_entry_shares_its_last_segment() -> N
     )  # fmt: skip
     alone = parse_feed(rss(incident), now=NOW)
     together = parse_feed(rss(notice + incident), now=NOW)
-    assert [i.id for i in alone] == ["123"]
-    assert {i.title: i.id for i in together}["[Investigating] API errors"] == "123"
-    assert len({i.id for i in together}) == 2
+    assert [i.id for i in alone] == ["incidents-123"]
+    ids = {i.title: i.id for i in together}
+    assert ids == {
+        "[Investigating] API errors": "incidents-123",
+        "Planned work": "notices-123",
+    }
 
 
 def test_a_feed_of_thousands_of_entries_keeps_the_newest_thousand() -> None:
@@ -913,7 +916,7 @@ def test_a_feed_of_thousands_of_entries_keeps_the_newest_thousand() -> None:
     )
     found = parse_feed(rss(items), now=NOW)
     assert len(found) == 1000
-    assert found[0].id == "0" and found[-1].id == "999"
+    assert found[0].id == "i-0" and found[-1].id == "i-999"
 
 
 def test_feed_root_of_another_vocabulary_is_not_a_feed() -> None:

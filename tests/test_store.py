@@ -7,12 +7,19 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from exporter.events import EventsFile
-from exporter.store import ProviderRecord, StateFileError, StateStore
+from exporter.model import Incident
+from exporter.store import (
+    KEEP_CLOSED_PER_PROVIDER,
+    ProviderRecord,
+    StateFileError,
+    StateStore,
+)
 
 
 def test_garbage_file_is_moved_aside(tmp_path: Path) -> None:
@@ -124,3 +131,23 @@ def test_another_programs_database_is_moved_aside_not_adopted(tmp_path: Path) ->
         "SELECT name FROM sqlite_master WHERE type = 'table'"
     )
     assert [row[0] for row in tables] == ["foo"]
+
+
+def test_closed_incidents_beyond_the_cap_are_forgotten_newest_seen_kept(
+    tmp_path: Path,
+) -> None:
+    store = StateStore(str(tmp_path / "state.db"))
+    moment = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    closed = [
+        Incident(
+            f"c{n}", "incident", "Old", "resolved", "minor", "", moment, moment, moment
+        )
+        for n in range(KEEP_CLOSED_PER_PROVIDER + 5)
+    ]
+    for batch in (closed[:5], closed[5:]):  # the first five were seen earlier
+        store.record_poll("vendor", ProviderRecord(), batch, [])
+        store.connection.execute("UPDATE incidents SET last_seen = last_seen - 60")
+    forgotten = store.prune()
+    assert sorted(forgotten) == [("vendor", f"c{n}") for n in range(5)]
+    assert len(store.incidents("vendor")) == KEEP_CLOSED_PER_PROVIDER
+    store.close()

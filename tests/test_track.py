@@ -167,3 +167,15 @@ def test_impact_escalation_is_an_update() -> None:
 def test_duplicate_entries_count_once() -> None:
     found, _ = events_of({}, [incident("dup"), incident("dup", status="resolved")])
     assert found == [("opened", "dup", None)]
+
+
+def test_open_incidents_gone_from_the_feed_are_capped_oldest_first() -> None:
+    gone = {
+        f"r{n}": incident(f"r{n}", updated_at=NOW - timedelta(minutes=n))
+        for n in range(1003)
+    }
+    current = incident("now")
+    found, _ = events_of({**gone, "now": current}, [current])
+    assert sorted(found) == [
+        ("resolved", f"r{n}", "expired") for n in (1000, 1001, 1002)
+    ]

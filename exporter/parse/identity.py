@@ -14,10 +14,12 @@ def key_from_reference(reference: str) -> str:
     """Return a short key for a link, guid or tag URI that names one incident.
 
     The fragment wins (AWS guids are `.../#<service>-<region>_<epoch>`), then
-    the last path or tag segment; anything unusable becomes a short hash.
+    the last path or tag segment; anything unusable becomes a short hash. A
+    number alone keeps the segment before it (`incidents-123`): numbers repeat
+    across a site's sections, and the key must not depend on other entries.
     """
     parts = urlsplit(reference.strip())
-    for candidate in (parts.fragment, _last_segment(parts.path or reference)):
+    for candidate in (parts.fragment, _last_segments(parts.path or reference)):
         if _SAFE_KEY.match(candidate):
             return candidate
     return short_hash(reference)
@@ -45,6 +47,8 @@ def _page_of(link: str) -> tuple[str, str, str]:
     return parts.netloc.lower(), parts.path.strip("/"), parts.query
 
 
-def _last_segment(path: str) -> str:
+def _last_segments(path: str) -> str:
     segments = [s for s in _KEY_SEPARATORS.split(path) if s]
+    if len(segments) >= 2 and segments[-1].isdigit():
+        return f"{segments[-2]}-{segments[-1]}"
     return segments[-1] if segments else ""
