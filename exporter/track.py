@@ -7,7 +7,8 @@ Pure functions: no clock, no I/O. The rules, in the words of the field:
   incident. The first poll of a provider records closed history silently.
 - updated: an open incident whose status, title or latest update changed.
 - resolved: an open incident now closed; or one that has had no update for
-  expire-after and either fell out of the feed window or never carried a status.
+  expire-after and either fell out of the feed window or never carried a status;
+  or, past MAX_ABSENT_OPEN of them, the oldest that fell out of the window.
 - An edit of a closed incident is stored silently; it is not a re-open. Only a newer
   update that puts it back in an open status opens it again.
 """
