@@ -180,7 +180,7 @@ def test_complete_but_not_well_formed_feed_is_read_loosely() -> None:
 
     incident = only_incident(body)
 
-    assert incident.id == "search"
+    assert incident.id == "issues-search"
     assert incident.title == "Search degraded & slow"
 
 
@@ -668,7 +668,7 @@ def test_entries_sharing_an_incident_link_become_one_incident() -> None:
 
     incident = only_incident(atom(entries))
 
-    assert incident.id == "Xy12"
+    assert incident.id == "incidents-Xy12"
     assert incident.title == "RESOLVED: Global: Errors in Storage"
     assert incident.status == "resolved"
     assert incident.update == "The issue is fixed."
@@ -943,3 +943,27 @@ def test_control_characters_never_reach_titles_or_update_text() -> None:
     for text in (found.title, found.update):
         assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text), text
     assert "pwned" in found.title
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("/incidents/123.html", "/notices/123.html"),
+        ("/us/incidents/123", "/eu/incidents/123"),
+    ],
+)
+def test_links_that_end_alike_give_ids_that_do_not_depend_on_each_other(
+    first: str, second: str
+) -> None:
+    def item(path: str, title: str) -> str:
+        return rss_item(
+            f"[Investigating] {title}", link=f"https://g.example.test{path}",
+            pub_date="Sun, 01 Mar 2026 10:00:00 GMT", body="Down.",
+        )  # fmt: skip
+
+    alone = {i.title: i.id for i in parse_feed(rss(item(first, "A")), now=NOW)}
+    both = parse_feed(rss(item(second, "B") + item(first, "A")), now=NOW)
+    ids = {i.title: i.id for i in both}
+    assert ids["[Investigating] A"] == alone["[Investigating] A"]
+    assert len(set(ids.values())) == 2
+    assert all(not i.startswith("h") for i in ids.values())  # readable, not hashes

@@ -81,9 +81,10 @@ def is_incident_link(link: str, home: str) -> bool:
 def unique_ids(keys: list[str]) -> dict[str, str]:
     """Map each group key to a short id; of keys that share one, the first keeps it.
 
-    "First" is by the keys themselves, not by their place in the feed, so an
-    incident keeps its id while other entries come and go. Known limit: a new
-    key that sorts first takes the short id over from one already known.
+    Short ids come from the whole path unless its last segment is distinctive,
+    so they rarely collide; "first" is by the keys themselves, not by their place
+    in the feed. Known limit: of two links with the same path on different hosts
+    or with different queries, a new one that sorts first takes the id over.
     """
     ids: dict[str, str] = {}
     taken: set[str] = set()

@@ -8,18 +8,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,63}$")
 _KEY_SEPARATORS = re.compile(r"[/:]")
+# A last segment this long with a letter in it names one incident on its own.
+DISTINCTIVE_LENGTH = 8
 
 
 def key_from_reference(reference: str) -> str:
     """Return a short key for a link, guid or tag URI that names one incident.
 
     The fragment wins (AWS guids are `.../#<service>-<region>_<epoch>`), then
-    the last path or tag segment; anything unusable becomes a short hash. A
-    number alone keeps the segment before it (`incidents-123`): numbers repeat
-    across a site's sections, and the key must not depend on other entries.
+    the last path or tag segment when it is distinctive (a slug or a code), else
+    the whole path (`us-incidents-123`: numbers repeat across a site's sections);
+    anything unusable becomes a short hash. The key never depends on the other
+    entries of the feed, so an incident keeps it while they come and go.
     """
     parts = urlsplit(reference.strip())
-    for candidate in (parts.fragment, _last_segments(parts.path or reference)):
+    for candidate in (parts.fragment, _path_key(parts.path or reference)):
         if _SAFE_KEY.match(candidate):
             return candidate
     return short_hash(reference)
@@ -47,8 +50,16 @@ def _page_of(link: str) -> tuple[str, str, str]:
     return parts.netloc.lower(), parts.path.strip("/"), parts.query
 
 
-def _last_segments(path: str) -> str:
+def _path_key(path: str) -> str:
     segments = [s for s in _KEY_SEPARATORS.split(path) if s]
-    if len(segments) >= 2 and segments[-1].isdigit():
-        return f"{segments[-2]}-{segments[-1]}"
-    return segments[-1] if segments else ""
+    if not segments:
+        return ""
+    if _is_distinctive(segments[-1]):
+        return segments[-1]
+    return "-".join(segments)
+
+
+def _is_distinctive(segment: str) -> bool:
+    """Tell a slug or code (`2022-06-09-network-ddos`) from `123` or `12.html`."""
+    stem = segment.rsplit(".", 1)[0] if "." in segment else segment
+    return len(stem) >= DISTINCTIVE_LENGTH and any(c.isalpha() for c in stem)
