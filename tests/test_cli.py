@@ -184,3 +184,16 @@ def test_table_replaces_control_characters_in_every_cell() -> None:
         "vendor", "inc\ufffd[2J42", "incident", "investigating", "major", "Login",
         "\ufffd]0;pwned\ufffd", "failures\ufffd\ufffdfake", "line",
     ]  # fmt: skip
+
+
+def test_the_command_catches_signals_before_the_heavy_imports() -> None:
+    script = (
+        "import sys\n"
+        "import exporter.launch\n"
+        "print(sorted(m for m in ('aiohttp', 'feedparser', 'prometheus_client')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert done.stdout.strip() == "[]", done.stderr

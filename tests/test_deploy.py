@@ -188,7 +188,7 @@ def test_the_shipped_catalogue_is_the_default_config() -> None:
 
 
 def test_the_entrypoint_is_the_console_script_and_serve_the_default_command() -> None:
-    script = pyproject_value(r'^([\w-]+) = "exporter\.cli:main"')
+    script = pyproject_value(r'^([\w-]+) = "exporter\.launch:main"')
     assert json.loads(only("ENTRYPOINT")) == [script]
     assert json.loads(only("CMD")) == ["serve"]
 
