@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 import time
 import unicodedata
@@ -141,10 +140,7 @@ def main() -> None:
 @click.help_option("-h", "--help")
 def serve_command(**flags: Any) -> None:
     """Poll every provider on its schedule and serve /metrics."""
-    # Until the event loop's handlers are in place, a SIGHUP must not end the
-    # process and a SIGTERM ends it cleanly (nothing has started yet).
-    signal.signal(signal.SIGTERM, _exit_before_start)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # Start-up signals are held off by exporter.launch until serve() has its own.
     configure(flags["log_level"], flags["log_format"])
     config_file = flags["config_file"] or bundled_config_path()
     config = _load_or_exit(config_file)
@@ -156,11 +152,6 @@ def serve_command(**flags: Any) -> None:
         log.error("cannot serve err=%r", str(error))
         sys.exit(1)
     _exit_now()
-
-
-def _exit_before_start(signum: int, frame: object) -> None:
-    log.info("stopped before start-up finished")
-    sys.exit(0)
 
 
 def _exit_now() -> None:
