@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 import time
-import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -23,6 +22,7 @@ from exporter.events import EventsFile
 from exporter.fetch import new_session
 from exporter.logs import FORMATS, LEVELS, configure
 from exporter.metrics import Snapshot, SnapshotCollector
+from exporter.parse.text import UNPRINTABLE
 from exporter.poller import Poller, Settings
 from exporter.serve import ServeOptions, serve, split_listen_address
 from exporter.store import StateStore
@@ -30,9 +30,6 @@ from exporter.store import StateStore
 log = logging.getLogger(__name__)
 ENV_PREFIX = "STATUS_PAGE_EXPORTER_"
 F = TypeVar("F", bound=Callable[..., Any])
-# Control, format and line-breaking characters: escape sequences and bidi
-# overrides from a feed must not reach the terminal.
-UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def _env(flag: str) -> str:
@@ -318,6 +315,4 @@ def _table_report(collector: SnapshotCollector) -> str:
 
 def _printable(text: str) -> str:
     """Replace every character that would act on the terminal with U+FFFD."""
-    return "".join(
-        "\ufffd" if unicodedata.category(c) in UNPRINTABLE else c for c in text
-    )
+    return UNPRINTABLE.sub("\ufffd", text)

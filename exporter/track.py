@@ -203,18 +203,15 @@ def _expired_absent(
     now: datetime,
     expire_after: timedelta,
 ) -> list[Incident]:
-    absent = [
-        incident
-        for incident_id, incident in known.items()
-        if incident_id not in seen and incident.is_open
-    ]
-    stale = [i for i in absent if _is_stale(i, now, expire_after)]
-    waiting = sorted(
-        (i for i in absent if not _is_stale(i, now, expire_after)),
-        key=_last_news, reverse=True,
-    )  # fmt: skip
+    stale: list[Incident] = []
+    waiting: list[Incident] = []
+    for incident_id, incident in known.items():
+        if incident_id not in seen and incident.is_open:
+            is_stale = _is_stale(incident, now, expire_after)
+            (stale if is_stale else waiting).append(incident)
     # A feed whose ids change on every poll would pile up open incidents
     # without end; past the cap the oldest news expires early.
+    waiting.sort(key=_last_news, reverse=True)
     return [_expire(i, now) for i in stale + waiting[MAX_ABSENT_OPEN:]]
 
 

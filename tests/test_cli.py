@@ -164,7 +164,7 @@ def test_once_table_keeps_control_characters_of_titles_off_the_terminal(
     result = run("once", f"--config.file={config}")
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if "inc42" in line)
-    assert "pwned" in row and "\ufffdslirat\ufffd" in row
+    assert "pwned" in row and "slirat" in row  # shown, without what acted on it
     assert not any(c in result.stdout for c in "\x1b\x07\u202e\u202c")
 
 

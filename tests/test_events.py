@@ -30,6 +30,13 @@ def _store_events(store: StateStore, *codes: str) -> None:
     store.record_poll("vendor", ProviderRecord(), [], events)
 
 
+def restart(path: Path, store: StateStore) -> EventsFile:
+    """Open the events file as a restarted exporter does, recovery included."""
+    events = EventsFile(str(path), store)
+    events.recover()
+    return events
+
+
 def _codes(path: Path) -> list[str]:
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [e["id"] for e in lines] == sorted({e["id"] for e in lines})
@@ -46,8 +53,7 @@ def test_crash_after_writing_before_moving_the_cursor_delivers_no_duplicate(
     store.set_delivered_cursor(0)  # the crash came before the cursor was stored
     _store_events(store, "c")
 
-    restarted = EventsFile(str(path), store)
-    restarted.recover()
+    restarted = restart(path, store)
     restarted.deliver()
     assert _codes(path) == ["a", "b", "c"]
     assert store.delivered_cursor() == store.latest_event_id()
@@ -67,8 +73,7 @@ def test_half_written_last_line_is_cut_and_written_again_whole(
     path.write_bytes(whole[: len(whole) - len(second) // 2])  # cut mid-line
     store.set_delivered_cursor(store.latest_event_id() - 1)
 
-    restarted = EventsFile(str(path), store)
-    restarted.recover()
+    restarted = restart(path, store)
     restarted.deliver()
     assert path.read_bytes() == whole
     store.close()
@@ -81,8 +86,7 @@ def test_events_file_behind_the_store_is_caught_up_in_order(tmp_path: Path) -> N
     EventsFile(str(path), store).deliver()
     _store_events(store, "b", "c")  # stored, then the process died
 
-    restarted = EventsFile(str(path), store)
-    restarted.recover()
+    restarted = restart(path, store)
     assert restarted.deliver() == 2
     assert _codes(path) == ["a", "b", "c"]
     store.close()
@@ -133,8 +137,7 @@ def test_a_foreign_id_after_ours_leaves_the_file_aligned_with_ours(
         appended.write('{"id": 99999999999999999999}\n')
     store.set_delivered_cursor(0)
 
-    restarted = EventsFile(str(path), store)
-    restarted.recover()  # must not raise OverflowError
+    restarted = restart(path, store)  # must not raise OverflowError
     assert restarted.deliver() == 0  # "a" is in the file already
     _store_events(store, "b")
     assert restarted.deliver() == 1

@@ -934,15 +934,17 @@ def test_prefixed_atom_root_is_a_feed() -> None:
 
 def test_control_characters_never_reach_titles_or_update_text() -> None:
     item = rss_item(
-        "[Investigating] API &#27;]0;pwned&#7; errors",
+        "[Investigating] API &#27;]0;pwned&#7; \u202eerrors\u202c",
         link="https://g.example.test/i/1",
         pub_date="Sun, 01 Mar 2026 10:00:00 GMT",
-        body="Down\x1b[2J now.",
+        body="Down\x1b[2J now\u2028 for \u200d\U0001f9d1\u200d\U0001f4bb users.",
     )
     (found,) = parse_feed(rss(item), now=NOW)
+    acting = set(map(chr, [*range(32), *range(127, 160)])) | set("\u202e\u202c\u2028")
     for text in (found.title, found.update):
-        assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text), text
-    assert "pwned" in found.title
+        assert not acting & set(text), text
+    assert "pwned" in found.title and "errors" in found.title
+    assert "\u200d\U0001f9d1\u200d" in found.update  # joiners stay: emoji need them
 
 
 @pytest.mark.parametrize(

@@ -134,11 +134,12 @@ def posted_updates(html: str, *, before: datetime) -> list[PostedUpdate]:
 
 def _with_meridiem_and_zone(head: dict[str, Any]) -> dict[str, Any]:
     """Split what follows the time (`PM UTC`, `-0700`, ...) into its two parts."""
-    tail = head.pop("tail").strip()
+    time_of_day = {key: value for key, value in head.items() if key != "tail"}
+    tail = head["tail"].strip()
     meridiem = tail[:2].upper()
     if meridiem in ("AM", "PM") and not tail[2:3].isalnum():
-        return {**head, "meridiem": meridiem, "zone": tail[2:].strip()}
-    return {**head, "meridiem": None, "zone": tail}
+        return {**time_of_day, "meridiem": meridiem, "zone": tail[2:].strip()}
+    return {**time_of_day, "meridiem": None, "zone": tail}
 
 
 def _posted_at(head: Mapping[str, Any], before: datetime) -> datetime | None:

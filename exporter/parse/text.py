@@ -25,9 +25,14 @@ _BLOCK_TAG = re.compile(
 )
 _ANY_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _WHITESPACE = re.compile(r"\s+")
-# Control characters other than whitespace: nothing a status page means to show,
-# and escape sequences in a terminal that prints a title.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Characters that act on a terminal or on the text's direction instead of being
+# shown: C0 and C1 controls (escape sequences), bidi embeddings, overrides and
+# isolates, line and paragraph separators, zero-width spaces and the BOM. The
+# zero-width (non-)joiners are kept: scripts and emoji need them.
+UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2028\u2029"
+    "\u2060\u2066-\u2069\ufeff]"
+)
 
 
 def html_to_text(markup: str) -> str:
@@ -56,7 +61,7 @@ def without_hidden_parts(markup: str) -> str:
 
 def collapse_whitespace(text: str) -> str:
     """Return the text on one line, runs of whitespace made one space, no controls."""
-    return _WHITESPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    return UNPRINTABLE.sub("", _WHITESPACE.sub(" ", text)).strip()
 
 
 def shorten(text: str, limit: int = UPDATE_TEXT_LIMIT) -> str:
