@@ -19,6 +19,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from aiohttp import web
 
+from tests.loopback import LoopbackServer
+
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
     b"<body><h1>Bad Gateway</h1></body></html>"
@@ -59,10 +61,11 @@ class Seen:
     at: float
 
 
-class FeedServer:
+class FeedServer(LoopbackServer):
     """Serve feeds on 127.0.0.1 from a background thread."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.feeds: dict[str, Feed] = {}
         self.failures: dict[str, list[Failure]] = {}
         self.sticky_failures: dict[str, Failure] = {}
@@ -70,45 +73,12 @@ class FeedServer:
         self.seen: list[Seen] = []
         self.arrivals: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # -- life cycle -------------------------------------------------------------
 
-    def start(self) -> FeedServer:
-        """Start listening on a free loopback port."""
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """Serve every path as a feed."""
         app.router.add_route("GET", "/{path:.*}", self._serve)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        """Stop the server and its thread."""
-        if self._runner is not None:
-            future = asyncio.run_coroutine_threadsafe(
-                self._runner.cleanup(), self._loop
-            )
-            future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def __enter__(self) -> FeedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def url(self, path: str) -> str:
         """Return the absolute URL of a path on this server."""

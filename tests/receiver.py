@@ -7,7 +7,6 @@ A request is classified by its shape, not by its path.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from tests.feedserver import wait_until
+from tests.loopback import LoopbackServer
 
 Found = TypeVar("Found")
 
@@ -58,41 +58,19 @@ class SlackMessage:
         return words in self.title or words in self.text
 
 
-class RecordingReceiver:
+class RecordingReceiver(LoopbackServer):
     """Record Slack- and PagerDuty-shaped requests from a background thread."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.pages: list[PagerDutyEvent] = []
         self.chat: list[SlackMessage] = []
         self.unknown: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
-    def start(self) -> RecordingReceiver:
-        """Start listening on a free loopback port."""
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """Record every POST, whatever its path."""
         app.router.add_post("/{path:.*}", self._receive)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = int(self._runner.addresses[0][1])
-
-    def stop(self) -> None:
-        """Stop the server and its thread."""
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(
-                10
-            )
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
     def url(self, path: str) -> str:
         """Return the absolute URL of a path on this receiver."""
